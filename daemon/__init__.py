@@ -1,0 +1,3 @@
+"""tocsin: a crisis-monitoring alert daemon."""
+
+__version__ = "0.1.0"

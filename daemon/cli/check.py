@@ -1,0 +1,27 @@
+"""`tocsin check`: validate the configuration and the rules; exit 0 when valid, 1 listing every problem."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from daemon.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from daemon.errors import ConfigError
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser("check", help="validate the configuration and rules")
+    add_config_argument(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        settings, rules = load_settings_and_rules(args)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        print(f"{len(exc.problems)} problem(s) found", flush=True)
+        return EX_FAILURE
+    enabled = sum(1 for feed in settings.feeds if feed.enabled)
+    print(f"{settings.source}: OK: {enabled} feed(s) enabled, {len(rules)} rule(s) loaded")
+    return EX_OK

@@ -1,0 +1,37 @@
+"""What the subcommands share: exit codes, loading config and rules with the messages people need."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from daemon.config import Settings, load_config
+from daemon.errors import ConfigError, RuleError
+from daemon.matching.rules import RuleSet, load_rules
+
+EX_OK = 0
+EX_FAILURE = 1
+EX_USAGE = 64
+EX_CONFIG = 78
+"""sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus=78 keeps a bad config from restart-looping."""
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="PATH", help="configuration file (default: $TOCSIN_CONFIG, else /etc/tocsin/tocsin.toml)"
+    )
+
+
+def print_problems(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleSet]:
+    """Load both and raise ConfigError with every problem of both, so one run shows everything to fix."""
+    settings = load_config(getattr(args, "config", None))
+    try:
+        rules = load_rules(settings.rule_paths)
+    except RuleError as exc:
+        raise ConfigError(exc.problems) from None
+    return settings, rules

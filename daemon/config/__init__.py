@@ -1,0 +1,103 @@
+"""Loading the configuration: TOML file, then TOCSIN_* environment overrides; every problem reported at once.
+
+Messages read `config.toml: feeds[3].interval: "5 minutes" is not a duration (write 30s, 5m, 2h)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from daemon.config.model import Settings
+from daemon.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
+
+__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config"]
+
+
+def config_path(explicit: str | Path | None) -> Path:
+    """--config, else $TOCSIN_CONFIG, else /etc/tocsin/tocsin.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get("TOCSIN_CONFIG")
+    return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
+
+
+def load_config(explicit: str | Path | None = None) -> Settings:
+    path = config_path(explicit)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the configuration ({exc.strerror}); pass --config PATH"]) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+    data.pop("source", None)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError([f"{path}: {problem}" for problem in _render_problems(exc)]) from None
+    return settings.model_copy(update={"source": path.resolve()})
+
+
+def _render_problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        location = _render_location(error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key{_suggestion(error['loc'])}"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        elif error["type"] in ("literal_error", "enum"):
+            message = f"{error.get('input')!r} is not allowed: {message.lower()}"
+        problems.append(f"{location}: {message}" if location else message)
+    return problems
+
+
+def _render_location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union")):
+            continue
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def _suggestion(loc: tuple[int | str, ...]) -> str:
+    """A 'did you mean' for a misspelled key, from the keys the model at that place knows."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        model = _field_model(model, str(part))
+        if model is None:
+            return ""
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
+
+
+def _field_model(model: Any, name: str) -> Any:
+    field = getattr(model, "model_fields", {}).get(name)
+    if field is None:
+        return None
+    candidates = [field.annotation, *typing.get_args(field.annotation)]
+    for candidate in candidates:
+        for inner in (candidate, *typing.get_args(candidate)):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None

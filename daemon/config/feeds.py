@@ -1,0 +1,51 @@
+"""Feeds to poll, and how to poll them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from daemon.config.types import ByteSize, Duration, StrictModel
+
+
+class FeedConfig(StrictModel):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration | None = None
+    """Overrides polling.interval for this feed."""
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    """Used when the feed does not declare one; rules can be scoped by language."""
+    enabled: bool = True
+    backfill: bool = False
+    """Pass on the items present at the first successful fetch (normally they are recorded as seen, silently)."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f'"{url}" is not an http(s) URL')
+        return url
+
+
+class PollingConfig(StrictModel):
+    interval: Duration = timedelta(minutes=10)
+    jitter: Duration = timedelta(seconds=30)
+    """Each poll starts up to this much later than scheduled, so feeds of one host do not all start at once."""
+    backoff_max: Duration = timedelta(hours=6)
+    """Longest wait after repeated failures of a feed."""
+
+
+class HttpConfig(StrictModel):
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=20)
+    max_body_size: ByteSize = 15 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrency: int = Field(default=64, ge=1, le=1024)
+    """Requests in flight at once, over all hosts."""
+    per_host_concurrency: int = Field(default=4, ge=1, le=64)
+    user_agent: str | None = None
+    """Defaults to tocsin/<version> (+https://github.com/tocsin)."""

@@ -1,0 +1,104 @@
+"""The root of the configuration: one section per stage, every key overridable from TOCSIN_* variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from daemon.config.delivery import DeliveryConfig
+from daemon.config.escalation import EscalationConfig
+from daemon.config.feeds import FeedConfig, HttpConfig, PollingConfig
+from daemon.config.types import Duration, StrictModel
+
+
+class RulesConfig(StrictModel):
+    paths: tuple[Path, ...] = (Path("rules"),)
+    """Rule files or directories of *.toml files; relative paths are relative to the config file."""
+    watch: bool = False
+    """Reload when a rule file changes (as on SIGHUP)."""
+
+
+class StoreConfig(StrictModel):
+    retention: Duration = timedelta(days=30)
+    """Seen items older than this are forgotten."""
+    synchronous: Literal["normal", "full"] = "full"
+    """SQLite durability: `full` survives power loss at every commit, `normal` only loses the last moments."""
+
+
+class HealthConfig(StrictModel):
+    enabled: bool = True
+    listen: str = "127.0.0.1:9464"
+
+
+class LoggingConfig(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOCSIN_", env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
+    )
+
+    state_dir: Path = Path("/var/lib/tocsin")
+    """$STATE_DIRECTORY (set by systemd's StateDirectory=) wins over this."""
+    polling: PollingConfig = PollingConfig()
+    http: HttpConfig = HttpConfig()
+    feeds: tuple[FeedConfig, ...] = ()
+    rules: RulesConfig = RulesConfig()
+    store: StoreConfig = StoreConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    health: HealthConfig = HealthConfig()
+    logging: LoggingConfig = LoggingConfig()
+    source: Path | None = Field(default=None, exclude=True)
+    """The file this was loaded from (set by the loader, not by users)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: TOCSIN_* overrides what the file says.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _unique_feed_names(self) -> Settings:
+        seen: set[str] = set()
+        for feed in self.feeds:
+            if feed.name in seen:
+                raise ValueError(f'feed name "{feed.name}" is used twice; names identify feeds in state and logs')
+            seen.add(feed.name)
+        return self
+
+    @property
+    def state_path(self) -> Path:
+        systemd_dir = os.environ.get("STATE_DIRECTORY")
+        if systemd_dir:
+            return Path(systemd_dir.split(":")[0])
+        return self.state_dir
+
+    @property
+    def database_path(self) -> Path:
+        return self.state_path / "tocsin.sqlite3"
+
+    @property
+    def rule_paths(self) -> tuple[Path, ...]:
+        base = self.source.parent if self.source else Path.cwd()
+        return tuple(path if path.is_absolute() else base / path for path in self.rules.paths)
+
+    def feed_interval(self, feed: FeedConfig) -> timedelta:
+        return feed.interval or self.polling.interval
+
+    def describe(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked, for `tocsin check --show`."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,78 @@
+"""The pure core after fetch and parse, in one place: items -> dedupe -> match -> escalate -> route -> outbox.
+
+`run` drives it from the poller with the system clock; `replay` and tests drive it with a simulated clock. Each
+call is one transaction: the items marked seen and the alerts they decided are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from daemon.alerts import Alert
+from daemon.clock import Clock
+from daemon.config import Settings
+from daemon.config.feeds import FeedConfig
+from daemon.escalate import Escalation
+from daemon.items import Item
+from daemon.matching.rules import RuleSet
+from daemon.route import Router
+from daemon.store import Database
+from daemon.store.seen import SeenItems
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    new_items: int
+    seen_items: int
+    matches: int
+    alerts: tuple[Alert, ...]
+
+
+class Pipeline:
+    def __init__(self, db: Database, settings: Settings, rules: RuleSet, clock: Clock) -> None:
+        self.db = db
+        self.settings = settings
+        self.rules = rules
+        self.clock = clock
+        self.seen = SeenItems(db)
+        self.escalation = Escalation(db, settings.escalation, clock)
+        self.router = Router(db, settings.delivery, clock)
+
+    def swap(self, settings: Settings, rules: RuleSet) -> None:
+        """Reload: new config and rules take effect for the next item; state is kept."""
+        self.settings = settings
+        self.rules = rules
+        self.escalation.configure(settings.escalation)
+        self.router.configure(settings.delivery)
+
+    def ingest(self, feed: FeedConfig, items: Sequence[Item], *, silent: bool = False) -> IngestResult:
+        """Pass a feed's fetched items through the pipeline. `silent` records them as seen without matching
+        (the first fetch of a feed without backfill)."""
+        now = self.clock.now()
+        alerts: list[Alert] = []
+        match_count = 0
+        with self.db.transaction():
+            new_items = self.seen.filter_new(items, now)
+            if not silent:
+                for item in new_items:
+                    matches = self.rules.match(item)
+                    match_count += len(matches)
+                    if matches:
+                        alerts.extend(self.escalation.on_item(item, matches))
+                self.router.enqueue(alerts)
+        return IngestResult(
+            new_items=len(new_items), seen_items=len(items) - len(new_items), matches=match_count,
+            alerts=tuple(alerts),
+        )
+
+    def tick(self) -> tuple[Alert, ...]:
+        """Time-driven work: deadline reminders and situation decay that are due now."""
+        with self.db.transaction():
+            alerts = self.escalation.due()
+            self.router.enqueue(alerts)
+        return tuple(alerts)
+
+    def prune(self) -> int:
+        """Forget seen items past the retention period; returns how many were dropped."""
+        return self.seen.prune(self.clock.now() - self.settings.store.retention)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_config
+from daemon.errors import ConfigError
+from daemon.units import parse_duration, parse_size
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tocsin.toml"
+    path.write_text(text)
+    return path
+
+
+def test_durations_and_sizes() -> None:
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("7d") == timedelta(days=7)
+    assert parse_size("15MiB") == 15 * 1024 * 1024
+    assert parse_size("512KB") == 512_000
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration("5 minutes")
+    with pytest.raises(ValueError, match="is not a size"):
+        parse_size("lots")
+
+
+def test_every_problem_reported_with_file_and_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[polling]
+interval = "5 minutes"
+intervall = "3m"
+[[feeds]]
+name = "a"
+url = "ftp://example.org/feed"
+[[feeds]]
+name = "b"
+url = "https://example.org/rss"
+interval = 5
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = caught.value.problems
+    assert f'{path}: polling.interval: "5 minutes" is not a duration' in problems[0]
+    assert any('polling.intervall: unknown key (did you mean "interval"?)' in p for p in problems)
+    assert any("feeds[0].url" in p and "http(s)" in p for p in problems)
+    assert any("feeds[1].interval: 5 has no unit" in p for p in problems)
+    assert len(problems) == 4
+
+
+def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[polling]\ninterval = "5m"\n[http]\nconcurrency = 8\n')
+    monkeypatch.setenv("TOCSIN_POLLING__INTERVAL", "2h")
+    settings = load_config(path)
+    assert settings.polling.interval == timedelta(hours=2)
+    assert settings.http.concurrency == 8
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, 'state_dir = "/srv/tocsin"\n')
+    monkeypatch.setenv("TOCSIN_CONFIG", str(path))
+    assert load_config(None).state_dir == Path("/srv/tocsin")
+
+
+def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[polling\n")
+    with pytest.raises(ConfigError, match=r"tocsin\.toml: not valid TOML"):
+        load_config(path)
