@@ -1,0 +1,207 @@
+"""Logging for a service: to stderr, journal priorities when systemd reads it, JSON for shippers, no secrets.
+
+Under systemd, stderr is a stream to journald and $JOURNAL_STREAM names it ("device:inode"); a line starting with
+`<N>` is then stored with syslog priority N, so `journalctl -p err` finds tocsin's errors. Lines about a feed or a
+rule pass `extra={"feed": name}` / `extra={"rule": rule_id}`; the JSON format carries those as fields.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, SecretStr
+
+from daemon.config.types import SecretRef
+from daemon.errors import ConfigError
+
+LogFormat = Literal["text", "json"]
+
+_SYSLOG_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+_DEBUG_PRIORITY = 7
+_CONTEXT_FIELDS = ("feed", "rule", "receiver", "alert")
+_MASK = "***"
+
+# Shapes of credentials that may reach a log line through an exception text or a URL, whoever logs it.
+_SECRET_PATTERNS = (
+    (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_" + _MASK),
+    (re.compile(r"(?i)\b(authorization|x-api-key|api-key|x-auth-token)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?"
+                r"[^\s,;'\"]+"), r"\1\2\3" + _MASK),
+    (re.compile(r"(?i)\b(password|passwd|secret|token|api_key|apikey)=[^\s&;,'\"]+"), r"\1=" + _MASK),
+    # https://user:password@host -> https://user:***@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^/\s@]+@"), r"\1:" + _MASK + "@"),
+)
+
+
+def syslog_priority(levelno: int) -> int:
+    for threshold, priority in _SYSLOG_PRIORITY:
+        if levelno >= threshold:
+            return priority
+    return _DEBUG_PRIORITY
+
+
+def stream_is_journal(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """True when `stream` is the journald stream systemd announced in $JOURNAL_STREAM.
+
+    Comparing device and inode (as systemd.exec(5) advises) keeps the prefixes out of a file or pipe that a child
+    process's stderr was redirected to while the variable was inherited.
+    """
+    announced = (os.environ if environ is None else environ).get("JOURNAL_STREAM", "")
+    device, _, inode = announced.partition(":")
+    if not device.isdigit() or not inode.isdigit():
+        return False
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return False
+    return (status.st_dev, status.st_ino) == (int(device), int(inode))
+
+
+class SecretRedactor(logging.Filter):
+    """Masks known secret values and credential-shaped text in the final message and traceback of every record.
+
+    Attached to the handler, so records from every logger pass through it, including third-party libraries.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        # Very short values would mask ordinary words; such secrets are too weak to matter here anyway.
+        self._secrets.update(secret for secret in secrets if len(secret) >= 4)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, _MASK)
+        for pattern, replacement in _SECRET_PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        for field in _CONTEXT_FIELDS:
+            value = getattr(record, field, None)
+            if isinstance(value, str):
+                setattr(record, field, self.redact(value))
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`LEVEL logger: message [feed=...]`, with a `<N>` priority prefix on every line when journald reads it."""
+
+    def __init__(self, *, journal: bool) -> None:
+        fmt = "%(levelname)s %(name)s: %(message)s" if journal else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        super().__init__(fmt)
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        context = " ".join(f"{field}={getattr(record, field)}" for field in _CONTEXT_FIELDS if hasattr(record, field))
+        first, newline, rest = text.partition("\n")
+        if context:
+            first = f"{first} [{context}]"
+        text = first + newline + rest
+        if not self.journal:
+            return text
+        # journald splits on newlines and gives each line its own priority: prefix every line of a traceback.
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in text.split("\n"))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, context fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in _CONTEXT_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                entry[field] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    level: str = "info", log_format: LogFormat = "text", stream: TextIO | None = None
+) -> SecretRedactor:
+    """Route every logger to one handler on `stream` (stderr); returns the redactor to register secrets with.
+
+    Called again on reload to change level or format; the handler is replaced, never duplicated.
+    """
+    target = sys.stderr if stream is None else stream
+    formatter: logging.Formatter = (
+        JsonFormatter() if log_format == "json" else TextFormatter(journal=stream_is_journal(target))
+    )
+    root = logging.getLogger()
+    previous = [old for old in root.handlers if isinstance(old, _TocsinHandler)]
+    redactor = next((old.redactor for old in previous), None) or SecretRedactor()
+    for old in previous:
+        root.removeHandler(old)
+        old.close()
+    handler = _TocsinHandler(target, formatter, redactor)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # httpx logs every request at INFO: with thousands of feeds that drowns the lines people need.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    return redactor
+
+
+class _TocsinHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler tocsin installs; marked by its class so a second setup replaces it (others are left)."""
+
+    def __init__(self, stream: TextIO, formatter: logging.Formatter, redactor: SecretRedactor) -> None:
+        super().__init__(stream)
+        self.setFormatter(formatter)
+        self.redactor = redactor
+        self.addFilter(redactor)
+
+
+def configured_secrets(settings: BaseModel) -> list[str]:
+    """Every secret the configuration refers to, resolved, so the redactor can mask its exact value."""
+    found: list[str] = []
+    _collect_secrets(settings, found)
+    return found
+
+
+def _collect_secrets(value: Any, found: list[str]) -> None:
+    if isinstance(value, SecretRef):
+        # An unreadable secret is reported by whoever needs it; there is nothing to mask.
+        with contextlib.suppress(ConfigError):
+            found.append(value.resolve())
+        return
+    if isinstance(value, SecretStr):
+        found.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), found)
+    elif isinstance(value, list | tuple):
+        for element in value:
+            _collect_secrets(element, found)
+    elif isinstance(value, dict):
+        for element in value.values():
+            _collect_secrets(element, found)
