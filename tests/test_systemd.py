@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.config.types import SecretRef
+from daemon.errors import ConfigError
 from daemon.systemd import Notifier, monotonic_usec, run_watchdog, watchdog_interval_s
 from tests.notify_socket import FakeNotifySocket
 
@@ -108,3 +110,19 @@ def _drain(fake: FakeNotifySocket) -> list[dict[str, str]]:
     while (message := fake.next_message(0.001)) is not None:
         received.append(message)
     return received
+
+
+@pytest.mark.parametrize("file_name", ["smtp-password", "tocsin_smtp-password"])
+def test_credential_found_under_its_own_name_or_the_units_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_name: str
+) -> None:
+    # LoadCredential=tocsin:/etc/tocsin/credentials turns credentials/smtp-password into tocsin_smtp-password.
+    (tmp_path / file_name).write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert SecretRef(credential="smtp-password").resolve() == "s3cret"
+
+
+def test_missing_credential_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    with pytest.raises(ConfigError, match="credential smtp-password"):
+        SecretRef(credential="smtp-password").resolve()

@@ -80,7 +80,12 @@ class SecretRef(StrictModel):
                         [f"secret {self.describe()}: $CREDENTIALS_DIRECTORY is not set (run under systemd "
                          "with LoadCredential=, or use file = ...)"]
                     )
-                return (Path(directory) / self.credential).read_text(encoding="utf-8").strip()
+                credential = Path(directory) / self.credential
+                # The shipped unit's LoadCredential=tocsin:/etc/tocsin/credentials names each file tocsin_<file>.
+                prefixed = Path(directory) / f"tocsin_{self.credential}"
+                if not credential.exists() and prefixed.exists():
+                    credential = prefixed
+                return credential.read_text(encoding="utf-8").strip()
             if self.env is not None:
                 if self.env not in os.environ:
                     raise ConfigError([f"secret {self.describe()}: the variable is not set"])
