@@ -1,15 +1,80 @@
-"""`tocsin feeds`. (Placeholder: filled in by the issue that owns this command.)"""
+"""`tocsin feeds`: the health of every configured feed, from the state database."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
 from typing import Any
+
+from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
+from daemon.config import load_config
+from daemon.errors import ConfigError, StoreError
+from daemon.fetch import redact_url
+from daemon.store import open_database
+from daemon.store.feeds import FeedState, FeedStates
+from daemon.units import format_duration
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("feeds", help="(not yet implemented)")
+    parser: argparse.ArgumentParser = commands.add_parser("feeds", help="show the health of every feed")
+    add_config_argument(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise NotImplementedError("feeds")
+    try:
+        settings = load_config(args.config)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    try:
+        db = open_database(settings.database_path, settings.store.synchronous)
+    except StoreError as exc:
+        print_problems([str(exc)])
+        return EX_FAILURE
+    try:
+        states = {state.name: state for state in FeedStates(db).all()}
+    finally:
+        db.close()
+    enabled = {feed.name: feed.enabled for feed in settings.feeds}
+    # A feed added since the daemon last synced its state shows as new; one whose url changed starts over.
+    rows = [
+        states[feed.name] if feed.name in states and states[feed.name].url == feed.url
+        else FeedState(feed.name, feed.url)
+        for feed in settings.feeds
+    ]
+    if args.json:
+        print(json.dumps([{**state.to_json(), "url": redact_url(state.url), "enabled": enabled[state.name]}
+                          for state in rows], indent=2))
+        return EX_OK
+    print(_table(rows, enabled, datetime.now(UTC)))
+    return EX_OK
+
+
+def _table(rows: list[FeedState], enabled: dict[str, bool], now: datetime) -> str:
+    header = ("FEED", "HEALTH", "STATUS", "LAST OK", "FAILS", "NEXT POLL", "ITEMS", "PROBLEM")
+    lines = [header]
+    for state in rows:
+        health = state.health if enabled[state.name] else "disabled"
+        lines.append((
+            state.name, health, str(state.last_status or "-"), _ago(state.last_success_at, now),
+            str(state.consecutive_failures), _until(state.next_poll_at, now) if health != "gone" else "never",
+            str(state.items_total), (state.last_error if state.consecutive_failures else state.warning) or "",
+        ))
+    widths = [max(len(line[column]) for line in lines) for column in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
+        for line in lines
+    ).rstrip()
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    return f"{format_duration(now - when)} ago" if when else "never"
+
+
+def _until(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    return f"in {format_duration(when - now)}" if when > now else "due"

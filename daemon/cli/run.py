@@ -1,15 +1,69 @@
-"""`tocsin run`. (Placeholder: filled in by the issue that owns this command.)"""
+"""`tocsin run`: poll feeds and send alerts until stopped (SIGTERM/SIGINT), or once with --once."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
 from typing import Any
+
+from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from daemon.config import Settings
+from daemon.errors import ConfigError, StoreError
+from daemon.logs import setup_logging
+from daemon.matching.rules import RuleSet
+from daemon.service import PollOutcome, Service
+
+log = logging.getLogger("daemon")
+
+STOP_GRACE_S = 10.0
+"""Deliveries in flight get this long after SIGTERM (systemd's default TimeoutStopSec is 90 s)."""
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("run", help="(not yet implemented)")
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run", help="poll feeds and send alerts until stopped", description=__doc__
+    )
+    add_config_argument(parser)
+    parser.add_argument("--once", action="store_true",
+                        help="poll every enabled feed once, process everything, deliver, and exit")
+    parser.add_argument("--log-format", choices=("text", "json"), help="overrides logging.format")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="overrides logging.level")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise NotImplementedError("run")
+    try:
+        settings, rules = load_settings_and_rules(args)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    setup_logging(args.log_level or settings.logging.level, args.log_format or settings.logging.format)
+    try:
+        return asyncio.run(_run(settings, rules, once=args.once))
+    except StoreError as exc:
+        log.error("%s", exc)
+        return EX_FAILURE
+
+
+async def _run(settings: Settings, rules: RuleSet, *, once: bool) -> int:
+    service = Service(settings, rules)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, service.request_stop)
+    await service.start()
+    try:
+        if once:
+            outcomes = await service.run_once()
+            counts = {outcome.value: list(outcomes.values()).count(outcome) for outcome in PollOutcome}
+            log.info("polled %d feed(s): %s", len(outcomes),
+                     ", ".join(f"{count} {name}" for name, count in counts.items() if count))
+        else:
+            log.info("tocsin running: %d feed(s) enabled, %d rule(s)",
+                     sum(1 for feed in settings.feeds if feed.enabled), len(rules))
+            await service.run_forever()
+            log.info("stopping")
+    finally:
+        await service.stop(STOP_GRACE_S)
+    return EX_OK

@@ -42,10 +42,13 @@ class PollingConfig(StrictModel):
 class HttpConfig(StrictModel):
     connect_timeout: Duration = timedelta(seconds=10)
     read_timeout: Duration = timedelta(seconds=20)
+    """Longest silence while waiting for response bytes."""
+    total_timeout: Duration = timedelta(seconds=60)
+    """Longest time for a whole request, so a server that trickles bytes cannot hold a slot for ever."""
     max_body_size: ByteSize = 15 * 1024 * 1024
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=64, ge=1, le=1024)
     """Requests in flight at once, over all hosts."""
     per_host_concurrency: int = Field(default=4, ge=1, le=64)
     user_agent: str | None = None
-    """Defaults to tocsin/<version> (+https://github.com/tocsin)."""
+    """Defaults to tocsin/<version> (+https://github.com/tocsin/tocsin)."""

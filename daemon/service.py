@@ -1,0 +1,344 @@
+"""The Service: the one place that wires the stages together and owns the long-running parts.
+
+It owns the Fetcher, the Parser, the Pipeline, the DeliveryWorker and the scheduler. `run_once` polls every feed
+once and processes everything to the end; `run_forever` polls on schedule until `request_stop`; `apply` swaps
+configuration and rules without a restart; `stop` shuts down in order with a bounded grace for deliveries.
+Operations concerns (systemd notify, watchdog, health endpoint, SIGHUP) attach through a ServiceObserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from daemon import metrics
+from daemon.backoff import Backoff
+from daemon.clock import Clock, SystemClock
+from daemon.config import Settings
+from daemon.config.feeds import FeedConfig
+from daemon.errors import FetchError, ParseError
+from daemon.fetch import Fetcher, FetchResult, Validators
+from daemon.matching.rules import RuleSet
+from daemon.outbox import DeliveryWorker
+from daemon.parse import FeedSource, Parser
+from daemon.pipeline import Pipeline
+from daemon.scheduler import FeedSchedule, FeedScheduler
+from daemon.store import Database, open_database
+from daemon.store.feeds import FeedState, FeedStates
+
+log = logging.getLogger(__name__)
+
+TICK_EVERY = timedelta(seconds=15)
+PRUNE_EVERY = timedelta(hours=1)
+
+
+class PollOutcome(StrEnum):
+    CHANGED = "changed"
+    NOT_MODIFIED = "not_modified"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+    GONE = "gone"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    feeds_enabled: int
+    feeds_ok: int
+    feeds_failing: int
+    feeds_gone: int
+    feeds_new: int
+    last_poll_at: datetime | None
+    """When the most recent poll of any feed finished."""
+    last_cycle_at: datetime | None
+    """When the most recent `run_once` cycle finished."""
+    pending_alerts: int | None
+
+
+class ServiceObserver:
+    """Hooks for operations (systemd notify, watchdog, health); the defaults do nothing."""
+
+    def on_started(self, service: Service) -> None:
+        """Every stage is up and polling has begun."""
+
+    def on_poll(self, service: Service, feed: str, outcome: PollOutcome) -> None:
+        """One feed poll finished (any outcome)."""
+
+    def on_stopping(self, service: Service) -> None:
+        """Shutdown has begun."""
+
+
+class Service:
+    def __init__(
+        self, settings: Settings, rules: RuleSet, *, clock: Clock | None = None,
+        observer: ServiceObserver | None = None, parse_in_processes: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.rules = rules
+        self.clock: Clock = clock or SystemClock()
+        self.observer = observer or ServiceObserver()
+        self._parse_in_processes = parse_in_processes
+        self._feeds = _enabled(settings)
+        self._stop_requested = asyncio.Event()
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self._worker_task: asyncio.Task[None] | None = None
+        self._scheduler = FeedScheduler(self.poll)
+        self._started = False
+        self.last_poll_at: datetime | None = None
+        self.last_cycle_at: datetime | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store and build every stage; nothing is polled yet."""
+        self.db: Database = open_database(self.settings.database_path, self.settings.store.synchronous)
+        self.states = FeedStates(self.db)
+        self.states.sync(self.settings.feeds)
+        self.fetcher = Fetcher(self.settings.http)
+        self.parser = await asyncio.to_thread(Parser, use_processes=self._parse_in_processes)
+        self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock)
+        self.worker = DeliveryWorker(self.db, self.settings.delivery, self.clock)
+        self._started = True
+        metrics.rules_loaded.set(len(self.rules))
+        self._update_failing_gauge()
+
+    async def run_once(self) -> dict[str, PollOutcome]:
+        """Poll every enabled feed once, concurrently, run due time-driven work and deliver what is due."""
+        now = self.clock.now()
+        names = []
+        outcomes: dict[str, PollOutcome] = {}
+        for name in self._feeds:
+            state = self.states.get(name)
+            if state is not None and state.consecutive_failures and state.next_poll_at and state.next_poll_at > now:
+                log.info('feed "%s": backing off until %s after %d failure(s); not polled',
+                         name, state.next_poll_at.isoformat(timespec="seconds"), state.consecutive_failures)
+                outcomes[name] = PollOutcome.SKIPPED
+            else:
+                names.append(name)
+        polls: asyncio.Future[list[PollOutcome]] = asyncio.gather(*(self.poll(name) for name in names))
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        waiting: list[asyncio.Future[Any]] = [polls, stop]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not polls.done():
+            polls.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polls
+            return outcomes
+        outcomes.update(zip(names, polls.result(), strict=True))
+        self.pipeline.tick()
+        self.pipeline.prune()
+        await self.worker.drain(timeout_s=self.settings.http.total_timeout.total_seconds())
+        self.last_cycle_at = self.clock.now()
+        return outcomes
+
+    async def run_forever(self) -> None:
+        """Poll on schedule and deliver until request_stop() is called."""
+        self._scheduler.add_chore("tick", TICK_EVERY, self._tick)
+        self._scheduler.add_chore("prune", PRUNE_EVERY, self._prune)
+        self._scheduler.sync(self._schedules(initial=True))
+        self._scheduler.start()
+        self._worker_task = asyncio.create_task(self.worker.run(), name="delivery")
+        await self._prune()
+        self.observer.on_started(self)
+        await self._stop_requested.wait()
+
+    def request_stop(self) -> None:
+        """Ask run_once/run_forever to return (safe from a signal handler)."""
+        self._stop_requested.set()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop scheduling, cancel polls in flight, give deliveries `grace_s`, close everything."""
+        if not self._started:
+            return
+        self._started = False
+        self.request_stop()
+        self.observer.on_stopping(self)
+        self._scheduler.shutdown()
+        for task in list(self._in_flight):
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            await asyncio.gather(self._worker_task, return_exceptions=True)
+        try:
+            remaining = await asyncio.wait_for(self.worker.drain(timeout_s=grace_s), timeout=grace_s + 1)
+            if remaining:
+                log.warning("%d delivery(ies) still pending at shutdown; they are sent after the next start",
+                            remaining)
+        except TimeoutError:
+            log.warning("deliveries did not finish within the %gs grace; they stay queued", grace_s)
+        await self.worker.close()
+        await self.fetcher.close()
+        await asyncio.to_thread(self.parser.close)
+        self.db.close()
+
+    # -- reload ----------------------------------------------------------------------------------------------
+
+    def apply(self, settings: Settings, rules: RuleSet) -> None:
+        """Swap configuration and rules; feeds added, removed or changed are rescheduled, state is kept."""
+        if settings.database_path != self.settings.database_path:
+            log.warning("state_dir changed to %s; this takes effect at the next restart", settings.state_path)
+        old_http = self.settings.http
+        self.settings, self.rules = settings, rules
+        self.pipeline.swap(settings, rules)
+        self.worker.configure(settings.delivery)
+        if settings.http != old_http:
+            self.fetcher.configure(settings.http)
+        self._feeds = _enabled(settings)
+        self.states.sync(settings.feeds)
+        if self._scheduler.running:
+            self._scheduler.sync(self._schedules(initial=False))
+        metrics.rules_loaded.set(len(rules))
+        self._update_failing_gauge()
+
+    def status(self) -> ServiceStatus:
+        states = [state for state in self.states.all() if state.name in self._feeds]
+        health = [state.health for state in states]
+        pending = getattr(self.worker, "pending", None)
+        return ServiceStatus(
+            feeds_enabled=len(self._feeds), feeds_ok=health.count("ok"), feeds_failing=health.count("failing"),
+            feeds_gone=health.count("gone"), feeds_new=health.count("new"), last_poll_at=self.last_poll_at,
+            last_cycle_at=self.last_cycle_at, pending_alerts=pending() if callable(pending) else None,
+        )
+
+    # -- one poll --------------------------------------------------------------------------------------------
+
+    async def poll(self, name: str) -> PollOutcome:
+        """Fetch, parse and ingest one feed; every failure is recorded in its health, never raised."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            outcome = await self._poll(name)
+        except Exception:
+            # A bug must cost one poll of one feed, not the daemon.
+            log.exception('feed "%s": unexpected error while polling', name)
+            outcome = PollOutcome.ERROR
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        metrics.polls.labels(outcome.value).inc()
+        self.last_poll_at = self.clock.now()
+        self.observer.on_poll(self, name, outcome)
+        return outcome
+
+    async def _poll(self, name: str) -> PollOutcome:
+        feed = self._feeds.get(name)
+        state = self.states.get(name)
+        if feed is None or state is None or state.gone:
+            return PollOutcome.SKIPPED
+        try:
+            result = await self.fetcher.fetch(feed.url, Validators(state.etag, state.last_modified))
+        except FetchError as exc:
+            return self._record_failure(feed, str(exc), exc.status, exc.retry_after_s)
+        if self._feeds.get(name) is not feed:
+            return PollOutcome.SKIPPED  # reconfigured while fetching: the answer belongs to the old settings
+        metrics.fetch_seconds.observe(result.elapsed_s)
+        now = self.clock.now()
+        if result.body is None:
+            self._record_fetched(feed, state, result, now)
+            return PollOutcome.NOT_MODIFIED
+        body_hash = hashlib.blake2b(result.body, digest_size=16).hexdigest()
+        if body_hash == state.body_hash:
+            self._record_fetched(feed, state, result, now)
+            return PollOutcome.UNCHANGED
+        source = FeedSource(feed.name, result.url, feed.tags, feed.language, result.content_type)
+        try:
+            parsed = await self.parser.parse(result.body, source, now)
+        except ParseError as exc:
+            return self._record_failure(feed, str(exc), result.status, None)
+        if parsed.warning:
+            log.warning('feed "%s": %s', feed.name, parsed.warning)
+        silent = not state.first_fetch_done and not feed.backfill
+        with self.db.transaction():
+            ingested = self.pipeline.ingest(feed, parsed.items, silent=silent)
+            self._record_fetched(feed, state, result, now, body_hash=body_hash, new_items=ingested.new_items,
+                                 warning=parsed.warning)
+        metrics.items.labels("new").inc(ingested.new_items)
+        metrics.items.labels("seen").inc(ingested.seen_items)
+        log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name, len(parsed.items),
+                 ingested.new_items, " (first fetch: recorded silently)" if silent else "", len(ingested.alerts))
+        return PollOutcome.CHANGED
+
+    def _record_fetched(
+        self, feed: FeedConfig, state: FeedState, result: FetchResult, now: datetime, *,
+        body_hash: str | None = None, new_items: int = 0, warning: str | None = None,
+    ) -> None:
+        self.states.record_fetched(
+            feed.name, status=result.status, now=now, next_poll_at=self._next_poll(feed, now),
+            etag=result.etag, last_modified=result.last_modified, body_hash=body_hash, new_items=new_items,
+            warning=warning, parsed=body_hash is not None,
+        )
+        if state.consecutive_failures:
+            log.info('feed "%s": recovered', feed.name)
+            self._update_failing_gauge()
+
+    def _record_failure(
+        self, feed: FeedConfig, error: str, status: int | None, retry_after_s: float | None
+    ) -> PollOutcome:
+        now = self.clock.now()
+        if status == 410:
+            self.states.mark_gone(feed.name, error=error, now=now)
+            self._scheduler.remove(feed.name)
+            log.error('feed "%s": %s', feed.name, error)
+            self._update_failing_gauge()
+            return PollOutcome.GONE
+        state = self.states.get(feed.name)
+        failures = (state.consecutive_failures if state else 0) + 1
+        retry_after = timedelta(seconds=retry_after_s) if retry_after_s is not None else None
+        interval = self.settings.feed_interval(feed)
+        policy = Backoff(base=interval, maximum=max(self.settings.polling.backoff_max, interval))
+        next_poll_at = now + policy.delay(failures, retry_after)
+        self.states.record_failure(feed.name, error=error, status=status, now=now, next_poll_at=next_poll_at)
+        self._scheduler.postpone(feed.name, next_poll_at)
+        log.warning('feed "%s": %s (failure %d; next try %s)', feed.name, error, failures,
+                    next_poll_at.isoformat(timespec="seconds"))
+        self._update_failing_gauge()
+        return PollOutcome.ERROR
+
+    # -- scheduling helpers ----------------------------------------------------------------------------------
+
+    def _next_poll(self, feed: FeedConfig, now: datetime) -> datetime:
+        return self._scheduler.next_run(feed.name) or now + self.settings.feed_interval(feed)
+
+    def _schedules(self, *, initial: bool) -> dict[str, FeedSchedule]:
+        """One schedule per pollable feed. At start, a feed keeps the next-poll time stored before a restart
+        (so a restart neither floods every host nor forgets a backoff), else starts within the jitter."""
+        now = self.clock.now()
+        jitter = self.settings.polling.jitter
+        schedules = {}
+        for name, feed in self._feeds.items():
+            state = self.states.get(name)
+            if state is None or state.gone:
+                continue
+            interval = self.settings.feed_interval(feed)
+            first = now + timedelta(seconds=random.uniform(0, min(jitter, interval).total_seconds()))  # noqa: S311
+            if initial and state.next_poll_at and state.next_poll_at > first:
+                limit = self.settings.polling.backoff_max if state.consecutive_failures else interval
+                first = min(state.next_poll_at, now + limit)
+            schedules[name] = FeedSchedule(interval=interval, jitter=jitter, first_run_at=first)
+        return schedules
+
+    async def _tick(self) -> None:
+        self.pipeline.tick()
+
+    async def _prune(self) -> None:
+        dropped = self.pipeline.prune()
+        if dropped:
+            log.info("forgot %d seen item(s) older than %s", dropped, self.settings.store.retention)
+
+    def _update_failing_gauge(self) -> None:
+        metrics.feeds_failing.set(self.states.count_unhealthy())
+
+
+def _enabled(settings: Settings) -> dict[str, FeedConfig]:
+    return {feed.name: feed for feed in settings.feeds if feed.enabled}
+

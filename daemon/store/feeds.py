@@ -1,0 +1,146 @@
+"""Feed health and conditional-GET validators (table feed_state), one row per configured feed name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from daemon.config.feeds import FeedConfig
+from daemon.store.db import Database
+
+MAX_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_status: int | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    warning: str | None = None
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = None
+    gone: bool = False
+    first_fetch_done: bool = False
+    items_total: int = 0
+
+    @property
+    def health(self) -> str:
+        """gone, failing, ok or new (never fetched)."""
+        if self.gone:
+            return "gone"
+        if self.consecutive_failures:
+            return "failing"
+        return "ok" if self.last_success_at else "new"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "url": self.url, "health": self.health, "last_status": self.last_status,
+            "last_success_at": _iso(self.last_success_at), "last_error_at": _iso(self.last_error_at),
+            "last_error": self.last_error, "warning": self.warning,
+            "consecutive_failures": self.consecutive_failures, "next_poll_at": _iso(self.next_poll_at),
+            "gone": self.gone, "items_total": self.items_total, "etag": self.etag,
+            "last_modified": self.last_modified,
+        }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class FeedStates:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def sync(self, feeds: Sequence[FeedConfig]) -> None:
+        """Make the table match the configuration: add new feeds, forget removed ones, and start over (validators,
+        gone flag, first-fetch silence) for a feed whose url changed."""
+        with self.db.transaction() as connection:
+            names = [feed.name for feed in feeds]
+            connection.execute(
+                f"DELETE FROM feed_state WHERE name NOT IN ({','.join('?' * len(names))})", names
+            )
+            for feed in feeds:
+                connection.execute(
+                    "INSERT INTO feed_state (name, url) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+                    "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, gone = 0, "
+                    "first_fetch_done = 0, consecutive_failures = 0, next_poll_at = NULL, last_error = NULL, "
+                    "warning = NULL WHERE feed_state.url != excluded.url",
+                    (feed.name, feed.url),
+                )
+
+    def get(self, name: str) -> FeedState | None:
+        row = self.db.connection.execute("SELECT * FROM feed_state WHERE name = ?", (name,)).fetchone()
+        return _from_row(row) if row else None
+
+    def all(self) -> list[FeedState]:
+        rows = self.db.connection.execute("SELECT * FROM feed_state ORDER BY name").fetchall()
+        return [_from_row(row) for row in rows]
+
+    def count_unhealthy(self) -> int:
+        """Feeds whose last poll failed, or that are gone."""
+        row = self.db.connection.execute(
+            "SELECT count(*) FROM feed_state WHERE consecutive_failures > 0 OR gone = 1"
+        ).fetchone()
+        return int(row[0])
+
+    def record_fetched(
+        self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
+        last_modified: str | None, body_hash: str | None = None, new_items: int = 0, warning: str | None = None,
+        parsed: bool = False,
+    ) -> None:
+        """A poll that worked: a 304, an unchanged body, or a parsed body (`parsed`, with its hash and warning)."""
+        self.db.connection.execute(
+            "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
+            "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, "
+            "body_hash = CASE WHEN ? THEN ? ELSE body_hash END, warning = CASE WHEN ? THEN ? ELSE warning END, "
+            "first_fetch_done = CASE WHEN ? THEN 1 ELSE first_fetch_done END WHERE name = ?",
+            (
+                status, now.isoformat(), next_poll_at.isoformat(), etag, last_modified, new_items,
+                parsed, body_hash, parsed, warning, parsed, name,
+            ),
+        )
+
+    def record_failure(
+        self, name: str, *, error: str, status: int | None, now: datetime, next_poll_at: datetime
+    ) -> int:
+        """Count a failure; returns the number of consecutive failures so far."""
+        with self.db.transaction() as connection:
+            connection.execute(
+                "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
+                "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
+                (status, error[:MAX_ERROR_CHARS], now.isoformat(), next_poll_at.isoformat(), name),
+            )
+            row = connection.execute(
+                "SELECT consecutive_failures FROM feed_state WHERE name = ?", (name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def mark_gone(self, name: str, *, error: str, now: datetime) -> None:
+        self.db.connection.execute(
+            "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
+            "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",
+            (error[:MAX_ERROR_CHARS], now.isoformat(), name),
+        )
+
+
+def _from_row(row: Any) -> FeedState:
+    return FeedState(
+        name=row["name"], url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
+        body_hash=row["body_hash"], last_status=row["last_status"],
+        last_success_at=_when(row["last_success_at"]), last_error_at=_when(row["last_error_at"]),
+        last_error=row["last_error"], warning=row["warning"], consecutive_failures=row["consecutive_failures"],
+        next_poll_at=_when(row["next_poll_at"]), gone=bool(row["gone"]),
+        first_fetch_done=bool(row["first_fetch_done"]), items_total=row["items_total"],
+    )

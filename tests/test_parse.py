@@ -1,0 +1,148 @@
+"""Parsing: hostile documents refused before feedparser, non-feeds named, items normalized."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from daemon.errors import ParseError
+from daemon.parse import FeedSource, Parser, absolute_link, parse_feed, plain_text
+from tests.servers.feed_server import quadratic_bomb
+
+FETCHED = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
+SOURCE = FeedSource(name="wire", url="https://news.example.org/world/rss.xml", tags=("world",), language="fr")
+
+
+def rss(items: str, channel_extra: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>{channel_extra}'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def test_quadratic_entity_bomb_is_refused_before_feedparser() -> None:
+    with pytest.raises(ParseError, match=r'feed "wire" .*refused: .*DTD internal subset'):
+        parse_feed(quadratic_bomb().encode(), SOURCE, FETCHED)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_bomb_refused_in_wide_encodings(encoding: str) -> None:
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(quadratic_bomb(entity_kib=1, references=10).encode(encoding), SOURCE, FETCHED)
+
+
+def test_bomb_behind_long_comment_is_refused() -> None:
+    body = ("<!-- " + "padding " * 20_000 + " -->" + quadratic_bomb(1, 10)).encode()
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(body, SOURCE, FETCHED)
+
+
+def test_external_doctype_without_subset_is_fine() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>t</title>'
+        b"<item><title>Hello</title><link>http://example.org/a</link></item></channel></rss>"
+    )
+    assert [item.title for item in parse_feed(body, SOURCE, FETCHED).items] == ["Hello"]
+
+
+def test_entity_text_inside_items_is_not_a_declaration() -> None:
+    body = rss("<item><title>About &lt;!ENTITY&gt;</title><link>/x</link><description><![CDATA[<!ENTITY x>]]>"
+               "</description></item>")
+    assert parse_feed(body, SOURCE, FETCHED).items[0].title == "About <!ENTITY>"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "the body is empty"),
+        (b"   \n ", "the body is empty"),
+        (b"<!DOCTYPE html><html><body>hi</body></html>", "looks like an HTML page"),
+        (b'{"version": "https://jsonfeed.org/version/1"}', "looks like JSON"),
+        (b"plain words, no markup at all", "not a feed"),
+    ],
+)
+def test_non_feeds_are_clear_errors(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body, SOURCE, FETCHED)
+
+
+def test_normalization() -> None:
+    body = rss(
+        '<item><guid isPermaLink="false">g-1</guid><title>Quake &amp; <b>tsunami</b></title>'
+        "<link>/world/quake?utm_source=rss</link>"
+        "<description>&lt;p&gt;Many   &lt;i&gt;hurt&lt;/i&gt;&lt;/p&gt;&lt;script&gt;evil()&lt;/script&gt;"
+        "&lt;p&gt;More&amp;nbsp;news&lt;/p&gt;</description>"
+        "<pubDate>Tue, 10 Jun 2025 06:00:00 +0200</pubDate></item>"
+        "<item><title>No guid</title><link>https://other.example.org/b#frag</link></item>"
+        "<item><title>Only text</title><description>body</description>"
+        "<pubDate>Tue, 10 Jun 2030 06:00:00 GMT</pubDate></item>"
+        "<item><title>Bad link</title><link>javascript:alert(1)</link></item>",
+        "<language>en-GB</language>",
+    )
+    parsed = parse_feed(body, SOURCE, FETCHED)
+    first, second, third, fourth = parsed.items
+    assert first.id == "g-1"
+    assert first.title == "Quake & tsunami"
+    assert first.summary == "Many hurt More news"  # no-break space collapsed too
+    assert first.link == "https://news.example.org/world/quake?utm_source=rss"
+    assert first.published == datetime(2025, 6, 10, 4, 0, tzinfo=UTC)
+    assert first.feed == "wire" and first.feed_tags == ("world",)
+    assert first.language == "en-gb"
+    assert second.id == "https://other.example.org/b"
+    assert second.published == FETCHED
+    assert third.id.startswith("hash:") and third.link == ""
+    assert third.published == FETCHED  # four years ahead: a broken clock
+    assert fourth.link == ""
+    assert parsed.warning is None
+
+
+def test_language_falls_back_to_config() -> None:
+    parsed = parse_feed(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
+    assert parsed.items[0].language == "fr"
+
+
+def test_id_is_stable_across_fetches() -> None:
+    body = rss("<item><title>t</title><description>d</description></item>")
+    later = FETCHED + timedelta(hours=1)
+    assert parse_feed(body, SOURCE, FETCHED).items[0].id == parse_feed(body, SOURCE, later).items[0].id
+
+
+def test_bozo_feed_with_entries_is_used_with_a_warning() -> None:
+    body = rss("<item><title>Broken &nbsp; entity</title><link>/a</link></item><item><title>Two</title>")
+    parsed = parse_feed(body, SOURCE, FETCHED)
+    assert [item.title for item in parsed.items][:1] == ["Broken entity"]
+    assert parsed.warning is not None and "ill-formed" in parsed.warning
+
+
+def test_summary_is_capped() -> None:
+    body = rss(f"<item><title>t</title><description>{'word ' * 10_000}</description></item>")
+    assert len(parse_feed(body, SOURCE, FETCHED).items[0].summary) == 20_000
+
+
+def test_plain_text_and_links() -> None:
+    assert plain_text("a<br>b&#233;<style>x{}</style>  c", 100) == "a bé c"
+    assert absolute_link("../x", "https://e.org/a/b/feed") == "https://e.org/a/x"
+    assert absolute_link("mailto:a@b.c", "https://e.org/") == ""
+
+
+async def test_parser_pool_parses_off_the_loop() -> None:
+    parser = Parser()
+    try:
+        parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
+        assert parsed.items[0].link == "https://news.example.org/x"
+        with pytest.raises(ParseError, match="refused"):
+            await parser.parse(quadratic_bomb(1, 10).encode(), SOURCE, FETCHED)
+    finally:
+        parser.close()
+
+
+async def test_thread_fallback_parses_too() -> None:
+    parser = Parser(use_processes=False)
+    try:
+        assert not parser.uses_processes
+        parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
+        assert parsed.items[0].title == "x"
+    finally:
+        parser.close()
