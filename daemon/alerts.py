@@ -74,6 +74,24 @@ class Alert:
     def thread_id(self) -> str | None:
         return self.story_id or self.situation
 
+    @property
+    def members(self) -> tuple[Alert, ...]:
+        """The alerts a digest collects (empty for every other kind)."""
+        return tuple(Alert.from_json(member) for member in self.extra.get("alerts", ()))
+
+    @classmethod
+    def test(cls, receiver: str, now: datetime) -> Alert:
+        """What `tocsin send-test` sends: a harmless alert that exercises the whole delivery path."""
+        return cls(
+            id=cls.make_id("test", receiver, iso(now)),
+            kind="test",
+            severity=Severity.INFO,
+            title=f"Test alert for receiver {receiver}",
+            summary="This is a test sent by `tocsin send-test`. If you can read it, delivery works.",
+            created=now,
+            tags=("test",),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "version": ALERT_JSON_VERSION,

@@ -1,29 +1,217 @@
-"""The durable outbox and its delivery worker. (Starter: the delivery issue fills this in.)"""
+"""The delivery worker: sends what the outbox holds, retries with the shared backoff, dead-letters what cannot be
+delivered. Owned and driven by the Service (`run` until cancelled, `drain` for `run --once` and shutdown).
+
+At least once: a delivery is marked delivered only after its receiver accepted it, in its own transaction; a crash
+in between sends it again after the restart, with the same alert ids (receivers dedupe on them).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+
+import httpx
+
+from daemon import metrics
+from daemon.backoff import Backoff
 from daemon.clock import Clock
 from daemon.config.delivery import DeliveryConfig
+from daemon.deliver.base import Outcome, Sender
+from daemon.deliver.registry import build_sender
+from daemon.errors import ConfigError
+from daemon.group import Grouper
 from daemon.store import Database
+from daemon.store.outbox import Delivery, OutboxStore, outbox_changed
+from daemon.units import format_duration
+
+log = logging.getLogger("tocsin.deliver")
+
+_IDLE_POLL_S = 5.0
+"""Longest sleep between looks at the outbox (another process, e.g. `tocsin alerts retry`, may have changed it)."""
+_HOUSEKEEPING_EVERY_S = 3600.0
 
 
 class DeliveryWorker:
-    """Sends what the outbox holds, retrying with backoff; owned and started by the Service."""
-
     def __init__(self, db: Database, config: DeliveryConfig, clock: Clock) -> None:
         self.db = db
-        self.config = config
         self.clock = clock
+        self.store = OutboxStore(db)
+        self.grouper = Grouper(self.store, config)
+        self.config = config
+        self._backoff = Backoff(base=config.retry.base, maximum=config.retry.max)
+        self._senders: dict[str, Sender | str] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._inflight: dict[int, asyncio.Task[Outcome]] = {}
+        self._last_housekeeping = 0.0
 
     def configure(self, config: DeliveryConfig) -> None:
+        """Reload: new receivers and routes apply to the next send; deliveries in flight finish as they are."""
         self.config = config
+        self.grouper.config = config
+        self._backoff = Backoff(base=config.retry.base, maximum=config.retry.max)
+        self._senders.clear()
+
+    # -- what the Service calls ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled. Sends in flight when cancelled keep running (drain gives them their grace)."""
+        wakeup = outbox_changed(self.db)
+        while True:
+            wakeup.clear()
+            try:
+                started = self._cycle(ignore_wait=False)
+                wait_s = self._seconds_until_due() if started == 0 else 0.0
+            except sqlite3.Error as exc:
+                log.error("outbox unavailable, retrying in %gs: %s", _IDLE_POLL_S, exc)
+                wait_s = _IDLE_POLL_S
+            if wait_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout=wait_s)
 
     async def drain(self, timeout_s: float) -> int:
-        """Deliver everything that is due now (for `run --once`); returns how many remain pending."""
-        return 0
+        """Send every group that waits (digests keep their schedule) and every delivery due now, waiting at most
+        `timeout_s`; returns how many deliveries remain pending (later retries included)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            self._cycle(ignore_wait=True)
+            remaining = deadline - loop.time()
+            if not self._inflight or remaining <= 0:
+                break
+            await asyncio.wait(list(self._inflight.values()), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        return self.pending()
 
     async def close(self) -> None:
-        """Release clients; in-flight sends get the caller's grace period before this is called."""
+        """Cancel what is still in flight (it stays pending in the outbox) and release the HTTP client."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def pending(self) -> int:
+        return self.store.counts()["pending"]
+
+    def dead(self) -> int:
+        return self.store.counts()["dead"]
+
+    async def deliver_now(self, delivery_id: int, *, retry: bool = True) -> Outcome:
+        """Send one delivery at once whatever its schedule (`tocsin send-test`); with `retry=False` a failure is
+        dead-lettered instead of scheduled again."""
+        delivery = self.store.get(delivery_id)
+        if delivery is None or delivery.state != "pending":
+            return Outcome.permanent(f"delivery {delivery_id} is not pending")
+        return await self._deliver(delivery, retry=retry)
+
+    # -- the loop's work -------------------------------------------------------------------------------------
+
+    def _cycle(self, *, ignore_wait: bool) -> int:
+        """Flush due groups, start due deliveries; returns how many were started."""
+        now = self.clock.now()
+        with self.db.transaction():
+            self.grouper.flush_due(now, ignore_wait=ignore_wait)
+        free = self.config.concurrency - len(self._inflight)
+        started = 0
+        if free > 0:
+            for delivery in self.store.due(now, free, skip=self._inflight):
+                self._inflight[delivery.id] = asyncio.create_task(
+                    self._deliver(delivery), name=f"deliver-{delivery.id}"
+                )
+                started += 1
+        self._housekeeping()
+        return started
+
+    def _seconds_until_due(self) -> float:
+        due = self.store.next_wake()
+        if due is None:
+            return _IDLE_POLL_S
+        # Due now but not started means every due one is in flight: its completion wakes us.
+        seconds = (due - self.clock.now()).total_seconds()
+        return min(seconds, _IDLE_POLL_S) if seconds > 0 else _IDLE_POLL_S
+
+    def _housekeeping(self) -> None:
+        if time.monotonic() - self._last_housekeeping < _HOUSEKEEPING_EVERY_S:
+            return
+        self._last_housekeeping = time.monotonic()
+        with self.db.transaction():
+            dropped = self.store.prune(self.clock.now() - self.config.keep)
+        if dropped:
+            log.info("outbox: forgot %d finished deliveries older than %s", dropped, format_duration(self.config.keep))
+        self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        counts = self.store.counts()
+        metrics.outbox_depth.set(counts["pending"])
+        metrics.dead_letters.set(counts["dead"])
+
+    async def _deliver(self, delivery: Delivery, *, retry: bool = True) -> Outcome:
+        try:
+            sender = self._sender(delivery.receiver)
+            alerts = self.store.alerts(delivery.alert_ids)
+            if isinstance(sender, str):
+                outcome = Outcome.retry(sender)
+            elif not alerts:
+                outcome = Outcome.permanent("its alerts are no longer stored")
+            else:
+                try:
+                    outcome = await sender.send(alerts)
+                except Exception as exc:
+                    # A bug in one receiver kind must not stop every delivery; the alert waits for a fix.
+                    log.exception("receiver %s: unexpected error sending delivery %d", delivery.receiver, delivery.id)
+                    outcome = Outcome.retry(f"internal error: {type(exc).__name__}")
+            self._record(delivery, outcome, retry=retry)
+            return outcome
+        finally:
+            self._inflight.pop(delivery.id, None)
+            outbox_changed(self.db).set()
+
+    def _sender(self, name: str) -> Sender | str:
+        """The receiver's sender, built once per configuration; a string says why there is none."""
+        if name not in self._senders:
+            receiver = self.config.receiver(name)
+            if receiver is None:
+                self._senders[name] = f'receiver "{name}" is no longer configured'
+            else:
+                if self._http is None:
+                    self._http = httpx.AsyncClient(
+                        follow_redirects=False,
+                        limits=httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=16),
+                    )
+                try:
+                    self._senders[name] = build_sender(receiver, self._http, self.clock)
+                except ConfigError as exc:
+                    log.error("receiver %s cannot be used: %s", name, exc)
+                    self._senders[name] = str(exc)
+        return self._senders[name]
+
+    def _record(self, delivery: Delivery, outcome: Outcome, *, retry: bool) -> None:
+        now = self.clock.now()
+        first = delivery.alert_ids[0] if delivery.alert_ids else "-"
+        with self.db.transaction():
+            if outcome.status == "delivered":
+                self.store.mark_delivered(delivery.id, now)
+                metrics.deliveries.labels(receiver=delivery.receiver, outcome="delivered").inc()
+                log.debug("delivered %d (%s) to %s", delivery.id, first, delivery.receiver)
+                return
+            expires = delivery.created_at + self.config.max_age
+            if outcome.status == "retry" and retry and now < expires:
+                wait = self._backoff.delay(delivery.attempts + 1, outcome.retry_after)
+                next_attempt = min(now + wait, expires)
+                self.store.mark_retry(delivery.id, next_attempt, outcome.reason)
+                metrics.deliveries.labels(receiver=delivery.receiver, outcome="retry").inc()
+                log.warning("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,
+                            delivery.receiver, format_duration(next_attempt - now), outcome.reason)
+                return
+            reason = outcome.reason
+            if outcome.status == "retry" and retry:
+                reason += f" (still failing {format_duration(self.config.max_age)} after it was queued)"
+            self.store.mark_dead(delivery.id, now, reason)
+            metrics.deliveries.labels(receiver=delivery.receiver, outcome="dead").inc()
+            log.error("delivery %d (%s) to %s is dead: %s; `tocsin alerts retry %d` requeues it", delivery.id,
+                      first, delivery.receiver, reason, delivery.id)
+        self._update_gauges()

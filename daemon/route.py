@@ -1,13 +1,58 @@
-"""Routing alerts to receivers and grouping them. (Starter: the delivery issue fills this in.)"""
+"""Routing: which receivers get an alert, with which grouping. Ordered routes, first match wins unless a route
+says `continue`; the default route catches what no route matched."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+from daemon import metrics
 from daemon.alerts import Alert
 from daemon.clock import Clock
-from daemon.config.delivery import DeliveryConfig
+from daemon.config.delivery import DeliveryConfig, GroupingConfig, Route
+from daemon.group import Grouper
 from daemon.store import Database
+from daemon.store.outbox import OutboxStore, outbox_changed
+
+log = logging.getLogger("tocsin.route")
+
+
+def route_matches(route: Route, alert: Alert) -> bool:
+    if route.severity is not None and alert.severity < route.severity:
+        return False
+    if route.max_severity is not None and alert.severity > route.max_severity:
+        return False
+    if route.kinds and alert.kind not in route.kinds:
+        return False
+    if route.tags and not set(route.tags) & set(alert.tags):
+        return False
+    if route.rules and alert.rule not in route.rules:
+        return False
+    if route.places:
+        wanted = {place.casefold() for place in route.places}
+        if not any(place.casefold() in wanted for place in alert.places):
+            return False
+    return True
+
+
+def destinations(config: DeliveryConfig, alert: Alert) -> list[tuple[str, GroupingConfig]]:
+    """(receiver name, grouping) for every receiver the alert goes to, each receiver once (first route wins)."""
+    chosen: dict[str, GroupingConfig] = {}
+    matched = False
+    for route in config.routes:
+        if not route_matches(route, alert):
+            continue
+        matched = True
+        grouping = route.apply(config.grouping)
+        for name in route.receivers:
+            chosen.setdefault(name, grouping)
+        if not route.continue_:
+            break
+    if not matched and config.default is not None:
+        grouping = config.default.apply(config.grouping)
+        for name in config.default.receivers:
+            chosen.setdefault(name, grouping)
+    return list(chosen.items())
 
 
 class Router:
@@ -15,9 +60,29 @@ class Router:
         self.db = db
         self.config = config
         self.clock = clock
+        self.store = OutboxStore(db)
+        self.grouper = Grouper(self.store, config)
 
     def configure(self, config: DeliveryConfig) -> None:
         self.config = config
+        self.grouper.config = config
 
     def enqueue(self, alerts: Sequence[Alert]) -> None:
-        """Write the alerts to the outbox for their receivers, inside the caller's transaction."""
+        """Record the alerts and put them into their receivers' groups, inside the caller's transaction: the
+        state change that decided them and the alerts are committed together, or neither is."""
+        if not alerts:
+            return
+        now = self.clock.now()
+        with self.db.transaction():
+            for alert in alerts:
+                self.store.save_alert(alert)
+                metrics.alerts.labels(kind=alert.kind, severity=alert.severity.value).inc()
+                targets = destinations(self.config, alert)
+                if not targets:
+                    log.info("alert %s (%s) matches no route and there is no default route; recorded only",
+                             alert.id, alert.kind)
+                for name, grouping in targets:
+                    receiver = self.config.receiver(name)
+                    if receiver is not None:
+                        self.grouper.add(alert, receiver, grouping, now)
+        outbox_changed(self.db).set()

@@ -1,26 +1,264 @@
-"""Receivers, routes and grouping (see docs/delivery.md)."""
+"""Receivers, routes and grouping (see docs/delivery.md).
+
+```toml
+[[delivery.receivers]]
+name = "ops"
+kind = "webhook"
+url = "https://hooks.example.org/tocsin"
+secret = { file = "/etc/tocsin/ops-webhook-secret" }
+
+[[delivery.routes]]
+severity = "high"
+receivers = ["ops"]
+
+[delivery.default]
+receivers = ["console"]
+```
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from daemon.config.types import Duration, StrictModel
+from daemon.config.types import Duration, SecretRef, StrictModel
+from daemon.severity import Severity
+
+GroupLabel = Literal["kind", "rule", "severity", "story", "situation", "place", "tag", "..."]
+"""What alerts of one group share; "..." puts every alert in a group of its own."""
+
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_RECEIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id", "webhook-timestamp",
+                               "webhook-signature"})
 
 
-class ConsoleReceiver(StrictModel):
+class DigestSchedule(StrictModel):
+    """Collect the alerts routed to this receiver and send them as one message each day at `at` local time."""
+
+    at: str = "07:00"
+    timezone: str = "UTC"
+    min_severity: Severity = Severity.INFO
+    """Alerts below this severity are left out of the digest."""
+
+    @field_validator("at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not _CLOCK_TIME.match(value):
+            raise ValueError(f'"{value}" is not a time of day (write "07:00", 24-hour clock)')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'"{value}" is not a known time zone (write an IANA name such as "Europe/Berlin")'
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.at.split(":")
+        return int(hour), int(minute)
+
+
+class ReceiverBase(StrictModel):
     name: str
-    kind: str = "console"
+    digest: DigestSchedule | None = None
+    """When set, alerts are collected and sent as one digest on schedule instead of one by one."""
+
+    @field_validator("name")
+    @classmethod
+    def _simple_name(cls, value: str) -> str:
+        if not _RECEIVER_NAME.match(value):
+            raise ValueError(f'"{value}" is not a receiver name (letters, digits, "-", "_", "."; no spaces)')
+        return value
+
+    @property
+    def one_message_per_alert(self) -> bool:
+        """Whether a group of alerts goes out as one message per alert (the tocsin webhook body is one alert)."""
+        return False
+
+
+class ConsoleReceiver(ReceiverBase):
+    """Prints alerts readably to standard output."""
+
+    kind: Literal["console"]
+
+
+class WebhookReceiver(ReceiverBase):
+    """POSTs alerts as JSON, signed as Standard Webhooks says when a secret is given."""
+
+    kind: Literal["webhook"]
+    url: str
+    secret: SecretRef | None = None
+    """A Standard Webhooks key, `whsec_<base64>`; every request is signed with it."""
+    format: Literal["tocsin", "slack", "discord"] = "tocsin"
+    """`slack` is also accepted by Mattermost and Rocket.Chat incoming webhooks."""
+    timeout: Duration = timedelta(seconds=10)
+    headers: dict[str, str | SecretRef] = Field(default_factory=dict)
+    """Extra request headers; a value may be a secret, e.g. `Authorization = { file = "/etc/tocsin/token" }`."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not an http(s) URL")
+        return url
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, headers: dict[str, str | SecretRef]) -> dict[str, str | SecretRef]:
+        for name in headers:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f'"{name}" is not a valid HTTP header name')
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f'header "{name}" is set by tocsin itself and cannot be overridden')
+        return headers
+
+    @property
+    def one_message_per_alert(self) -> bool:
+        return self.format == "tocsin"
+
+
+class EmailReceiver(ReceiverBase):
+    """Sends mail over SMTP (implicit TLS, STARTTLS, or plain for a local relay)."""
+
+    kind: Literal["email"]
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """Defaults to 465 for implicit TLS, 587 for STARTTLS, 25 without TLS."""
+    tls: Literal["implicit", "starttls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretRef | None = None
+    sender: str = Field(alias="from")
+    to: tuple[str, ...] = Field(min_length=1)
+    timeout: Duration = timedelta(seconds=30)
+    ca_file: Path | None = None
+    """Trust this CA bundle for the server's certificate (a private relay); the system's store otherwise."""
+
+    @field_validator("sender", "to")
+    @classmethod
+    def _addresses(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for address in (value,) if isinstance(value, str) else value:
+            if "@" not in address or any(ch in address for ch in "\r\n<>,; "):
+                raise ValueError(f'"{address}" is not a plain e-mail address (write name@example.org)')
+        return value
+
+    @model_validator(mode="after")
+    def _password_with_username(self) -> EmailReceiver:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together: give both for SMTP AUTH, or neither")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+Receiver = Annotated[ConsoleReceiver | WebhookReceiver | EmailReceiver, Field(discriminator="kind")]
 
 
 class GroupingConfig(StrictModel):
+    """Alertmanager's grouping: a new group waits `group_wait`, then sends again at most every `group_interval`;
+    the same alert is not sent to a receiver again within `repeat_interval`."""
+
+    group_by: tuple[GroupLabel, ...] = ("rule",)
     group_wait: Duration = timedelta(seconds=30)
     group_interval: Duration = timedelta(minutes=5)
     repeat_interval: Duration = timedelta(hours=4)
 
 
+class GroupingOverride(StrictModel):
+    group_by: tuple[GroupLabel, ...] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+    def apply(self, base: GroupingConfig) -> GroupingConfig:
+        given = {name: value for name, value in self.model_dump(include=set(GroupingConfig.model_fields)).items()
+                 if value is not None}
+        return base.model_copy(update={name: getattr(self, name) for name in given})
+
+
+class DefaultRoute(GroupingOverride):
+    """Catches every alert that no route matched."""
+
+    receivers: tuple[str, ...] = Field(min_length=1)
+
+
+class Route(GroupingOverride):
+    """Selects alerts; every condition given must hold (within a list, any entry may)."""
+
+    receivers: tuple[str, ...] = Field(min_length=1)
+    severity: Severity | None = None
+    """Minimum severity."""
+    max_severity: Severity | None = None
+    kinds: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    """Compared without regard to case."""
+    continue_: bool = Field(default=False, alias="continue")
+    """Also try the routes after this one when it matched."""
+
+
+class RetryConfig(StrictModel):
+    base: Duration = timedelta(seconds=10)
+    max: Duration = timedelta(minutes=30)
+
+
 class DeliveryConfig(StrictModel):
-    receivers: tuple[ConsoleReceiver, ...] = Field(default_factory=tuple)
+    receivers: tuple[Receiver, ...] = ()
+    routes: tuple[Route, ...] = ()
+    default: DefaultRoute | None = None
     grouping: GroupingConfig = GroupingConfig()
+    retry: RetryConfig = RetryConfig()
     max_age: Duration = timedelta(hours=48)
+    """A delivery still failing this long after it was decided goes to the dead-letter list."""
+    keep: Duration = timedelta(days=30)
+    """Delivered and dead deliveries, and alerts, are forgotten after this long."""
+    concurrency: int = Field(default=16, ge=1, le=256)
+    """Deliveries in flight at once, over all receivers."""
+
+    @model_validator(mode="after")
+    def _receivers_known(self) -> DeliveryConfig:
+        problems = []
+        names: set[str] = set()
+        for index, receiver in enumerate(self.receivers):
+            if receiver.name in names:
+                problems.append(f'receivers[{index}].name: "{receiver.name}" is used twice')
+            names.add(receiver.name)
+        known = ", ".join(sorted(names)) or "none defined; add [[delivery.receivers]]"
+        named = [(f"routes[{i}]", route.receivers) for i, route in enumerate(self.routes)]
+        if self.default is not None:
+            named.append(("default", self.default.receivers))
+        for where, receivers in named:
+            for name in receivers:
+                if name not in names:
+                    problems.append(f'{where}.receivers: unknown receiver "{name}" (known: {known})')
+        for index, route in enumerate(self.routes):
+            if route.severity and route.max_severity and route.severity > route.max_severity:
+                problems.append(f"routes[{index}]: severity {route.severity} is above max_severity "
+                                f"{route.max_severity}; the route can never match")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def receiver(self, name: str) -> ConsoleReceiver | WebhookReceiver | EmailReceiver | None:
+        return next((receiver for receiver in self.receivers if receiver.name == name), None)

@@ -1,0 +1,74 @@
+"""The one interface every receiver kind implements, and the outcome the outbox understands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from daemon.alerts import Alert
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one send: delivered, worth retrying (perhaps after a time the receiver asked for), or
+    refused for good (dead letter)."""
+
+    status: Literal["delivered", "retry", "permanent"]
+    reason: str = ""
+    retry_after: timedelta | None = None
+
+    @classmethod
+    def delivered(cls) -> Outcome:
+        return cls("delivered")
+
+    @classmethod
+    def retry(cls, reason: str, retry_after: timedelta | None = None) -> Outcome:
+        return cls("retry", reason, retry_after)
+
+    @classmethod
+    def permanent(cls, reason: str) -> Outcome:
+        return cls("permanent", reason)
+
+
+class Sender(Protocol):
+    name: str
+
+    async def send(self, alerts: Sequence[Alert]) -> Outcome:
+        """Deliver the alerts as one message (or as the kind prefers); never raises for a delivery problem."""
+        ...
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Feed text made safe for a single line (a subject, a terminal, a chat title): control characters,
+    line breaks and bidi overrides become spaces, whitespace collapses, long text is cut with an ellipsis."""
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def plain_block(text: str, limit: int = 2000) -> str:
+    """Multi-line feed text with control characters removed but line breaks kept."""
+    lines = (one_line(line, limit) for line in text.splitlines())
+    block = "\n".join(line for line in lines if line)
+    return block if len(block) <= limit else block[: limit - 1].rstrip() + "…"
+
+
+def headline(alerts: Sequence[Alert]) -> str:
+    """`HIGH: Shootdown — helicopter, Idlib`, with `(+2 more)` when a group carries several alerts."""
+    first = alerts[0]
+    more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
+    severity = max(alert.severity for alert in alerts)
+    return f"{severity.value.upper()}: {one_line(first.title, 200)}{more}"
+
+
+def safe_link(url: str) -> str | None:
+    """The link when it is an absolute http(s) URL (feed links are untrusted: no javascript:, data:, file:)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or _CONTROL.search(url):
+        return None
+    return url.strip()

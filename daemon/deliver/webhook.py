@@ -1,0 +1,111 @@
+"""Webhook receivers: the alert as JSON (or a Slack/Discord body), POSTed with httpx and signed as the Standard
+Webhooks specification says, so any Standard Webhooks library can verify it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Sequence
+
+import httpx
+
+from daemon.alerts import Alert
+from daemon.backoff import parse_retry_after
+from daemon.config.delivery import WebhookReceiver
+from daemon.deliver.base import Outcome, one_line
+from daemon.deliver.formats import discord_body, slack_body
+from daemon.errors import ConfigError
+from daemon.items import content_hash
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of the format, not a secret)
+_RETRYABLE = frozenset({408, 425, 429})
+_RETRY_AFTER_HONOURED = frozenset({429, 503})
+
+
+def decode_secret(secret: str, where: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret; ConfigError naming where it came from (never the secret)."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ConfigError([f"{where}: a webhook secret starts with {SECRET_PREFIX} (create one with "
+                           f'`echo "{SECRET_PREFIX}$(openssl rand -base64 32)"`)'])
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError([f"{where}: the webhook secret after {SECRET_PREFIX} is not base64"]) from None
+    if len(key) < 16:
+        raise ConfigError([f"{where}: the webhook secret is too short (use 24 to 64 random bytes)"])
+    return key
+
+
+def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`."""
+    mac = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+class WebhookSender:
+    def __init__(self, config: WebhookReceiver, client: httpx.AsyncClient) -> None:
+        self.name = config.name
+        self._config = config
+        self._client = client
+        where = f"receiver {config.name}"
+        self._key = (
+            decode_secret(config.secret.resolve(), f"{where}: secret from {config.secret.describe()}")
+            if config.secret else None
+        )
+        self._headers = {"content-type": "application/json", "user-agent": "tocsin-webhook"}
+        for header, value in config.headers.items():
+            self._headers[header] = value if isinstance(value, str) else value.resolve()
+
+    def messages(self, alerts: Sequence[Alert]) -> list[tuple[str, bytes]]:
+        """(message id, body) pairs: one per alert in tocsin's format (the id is the alert's, stable across
+        retries), one per group for chat formats."""
+        if self._config.format == "tocsin":
+            return [(alert.id, alert.to_json_bytes()) for alert in alerts]
+        body = slack_body(alerts) if self._config.format == "slack" else discord_body(alerts)
+        message_id = "msg_" + content_hash(*(alert.id for alert in alerts))[:24]
+        return [(message_id, json.dumps(body, ensure_ascii=False).encode())]
+
+    async def send(self, alerts: Sequence[Alert]) -> Outcome:
+        for message_id, body in self.messages(alerts):
+            outcome = await self._post(message_id, body)
+            if outcome.status != "delivered":
+                return outcome
+        return Outcome.delivered()
+
+    async def _post(self, message_id: str, body: bytes) -> Outcome:
+        timestamp = int(time.time())
+        headers = {**self._headers, "webhook-id": message_id, "webhook-timestamp": str(timestamp)}
+        if self._key is not None:
+            headers["webhook-signature"] = signature(self._key, message_id, timestamp, body)
+        timeout = self._config.timeout.total_seconds()
+        try:
+            response = await self._client.post(self._config.url, content=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            return Outcome.retry(f"no answer within {timeout:g}s")
+        except httpx.HTTPError as exc:
+            return Outcome.retry(self._redact(f"{type(exc).__name__}: {exc}"))
+        return classify(response)
+
+    def _redact(self, text: str) -> str:
+        # Chat webhook URLs carry their token in the path: never let one reach a log line or the outbox.
+        return text.replace(self._config.url, "<url>")
+
+
+def classify(response: httpx.Response) -> Outcome:
+    """2xx delivered; 408, 425, 429 and 5xx retried (honouring Retry-After on 429/503); anything else refused."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return Outcome.delivered()
+    answer = one_line(response.text, 200) if response.content else ""
+    reason = f"HTTP {status} {response.reason_phrase}" + (f": {answer}" if answer else "")
+    if status in _RETRYABLE or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("retry-after")) if status in _RETRY_AFTER_HONOURED \
+            else None
+        return Outcome.retry(reason, retry_after)
+    if 300 <= status < 400:
+        reason += " (redirects are not followed for webhooks: configure the final URL)"
+    return Outcome.permanent(reason)

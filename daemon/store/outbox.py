@@ -1,0 +1,277 @@
+"""The outbox tables: alerts by id, groups waiting to go out, and deliveries until delivered or dead.
+
+Every method runs inside the caller's transaction (or autocommits one statement); none opens its own, so a state
+change and the alerts it decided are committed together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from daemon.alerts import Alert
+from daemon.store.db import Database
+
+DeliveryState = Literal["pending", "delivered", "dead"]
+DIGEST_GROUP = "@digest"
+"""The group key of a digest receiver's collection (ordinary keys are label=value lists, never start with @)."""
+
+_wakeups: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+def outbox_changed(db: Database) -> asyncio.Event:
+    """Set when something was queued, so the delivery worker wakes at once instead of at its next poll."""
+    event = _wakeups.get(db)
+    if event is None:
+        event = _wakeups[db] = asyncio.Event()
+    return event
+
+
+def _stamp(when: datetime) -> float:
+    return when.timestamp()
+
+
+def _time(stamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    receiver: str
+    alert_ids: tuple[str, ...]
+    state: DeliveryState
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    last_error: str | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Delivery:
+        created_at = _time(row["created_at"])
+        next_attempt_at = _time(row["next_attempt_at"])
+        assert created_at is not None and next_attempt_at is not None
+        return cls(
+            id=row["id"], receiver=row["receiver"], alert_ids=tuple(json.loads(row["alert_ids"])),
+            state=row["state"], created_at=created_at, next_attempt_at=next_attempt_at, attempts=row["attempts"],
+            last_error=row["last_error"], finished_at=_time(row["finished_at"]),
+        )
+
+    def to_json(self) -> dict[str, object]:
+        def when(value: datetime | None) -> str | None:
+            return value.isoformat().replace("+00:00", "Z") if value else None
+
+        return {
+            "id": self.id, "receiver": self.receiver, "alert_ids": list(self.alert_ids), "state": self.state,
+            "created": when(self.created_at), "next_attempt": when(self.next_attempt_at) if self.state == "pending"
+            else None, "attempts": self.attempts, "last_error": self.last_error, "finished": when(self.finished_at),
+        }
+
+
+class OutboxStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def _sql(self) -> sqlite3.Connection:
+        return self.db.connection
+
+    # Alerts
+
+    def save_alert(self, alert: Alert) -> None:
+        """Record an alert; deciding the same alert again (same id) keeps the first record."""
+        self._sql.execute(
+            "INSERT OR IGNORE INTO alerts (id, kind, severity, created_at, body) VALUES (?, ?, ?, ?, ?)",
+            (alert.id, alert.kind, alert.severity.value, _stamp(alert.created), alert.to_json_bytes().decode()),
+        )
+
+    def alerts(self, ids: Sequence[str]) -> list[Alert]:
+        """The alerts with these ids, in the order given (ids no longer stored are skipped)."""
+        found: dict[str, Alert] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._sql.execute(f"SELECT id, body FROM alerts WHERE id IN ({marks})", chunk):
+                found[row["id"]] = Alert.from_json(json.loads(row["body"]))
+        return [found[alert_id] for alert_id in ids if alert_id in found]
+
+    def recent_alerts(self, limit: int) -> list[Alert]:
+        rows = self._sql.execute("SELECT body FROM alerts ORDER BY created_at DESC, id LIMIT ?", (limit,))
+        return [Alert.from_json(json.loads(row["body"])) for row in rows]
+
+    # Groups
+
+    def last_notified(self, receiver: str, alert_id: str) -> tuple[bool, datetime | None]:
+        """(whether the alert is known to the receiver's groups, when it last went out or None while waiting)."""
+        row = self._sql.execute(
+            "SELECT notified_at FROM group_members WHERE receiver = ? AND alert_id = ?", (receiver, alert_id)
+        ).fetchone()
+        return (row is not None, _time(row["notified_at"]) if row else None)
+
+    def add_member(self, receiver: str, group_key: str, alert_id: str, now: datetime) -> None:
+        self._sql.execute(
+            "INSERT INTO group_members (receiver, alert_id, group_key, queued_at, notified_at)"
+            " VALUES (?, ?, ?, ?, NULL)"
+            " ON CONFLICT (receiver, alert_id) DO UPDATE SET group_key = excluded.group_key,"
+            " queued_at = excluded.queued_at, notified_at = NULL",
+            (receiver, alert_id, group_key, _stamp(now)),
+        )
+
+    def group_times(self, receiver: str, group_key: str) -> tuple[datetime | None, datetime | None]:
+        """(flush_at, last_flush_at) of a group; both None for a group never seen."""
+        row = self._sql.execute(
+            "SELECT flush_at, last_flush_at FROM alert_groups WHERE receiver = ? AND group_key = ?",
+            (receiver, group_key),
+        ).fetchone()
+        return (_time(row["flush_at"]), _time(row["last_flush_at"])) if row else (None, None)
+
+    def schedule_group(self, receiver: str, group_key: str, flush_at: datetime) -> None:
+        self._sql.execute(
+            "INSERT INTO alert_groups (receiver, group_key, flush_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (receiver, group_key) DO UPDATE SET flush_at = excluded.flush_at",
+            (receiver, group_key, _stamp(flush_at)),
+        )
+
+    def due_groups(self, now: datetime, *, ignore_wait: bool = False) -> list[tuple[str, str]]:
+        """(receiver, group key) of groups due to go out; `ignore_wait` takes every waiting group but digests."""
+        if ignore_wait:
+            rows = self._sql.execute(
+                "SELECT receiver, group_key FROM alert_groups WHERE flush_at IS NOT NULL"
+                " AND (flush_at <= ? OR group_key != ?) ORDER BY flush_at", (_stamp(now), DIGEST_GROUP),
+            )
+        else:
+            rows = self._sql.execute(
+                "SELECT receiver, group_key FROM alert_groups WHERE flush_at <= ? ORDER BY flush_at", (_stamp(now),)
+            )
+        return [(row["receiver"], row["group_key"]) for row in rows]
+
+    def take_waiting(self, receiver: str, group_key: str, now: datetime) -> list[str]:
+        """The ids waiting in a group, oldest first, now marked as sent; the group is idle until the next alert."""
+        ids = [row["alert_id"] for row in self._sql.execute(
+            "SELECT alert_id FROM group_members WHERE receiver = ? AND group_key = ? AND notified_at IS NULL"
+            " ORDER BY queued_at, alert_id", (receiver, group_key),
+        )]
+        self._sql.execute(
+            "UPDATE group_members SET notified_at = ? WHERE receiver = ? AND group_key = ? AND notified_at IS NULL",
+            (_stamp(now), receiver, group_key),
+        )
+        self._sql.execute(
+            "UPDATE alert_groups SET flush_at = NULL, last_flush_at = ? WHERE receiver = ? AND group_key = ?",
+            (_stamp(now), receiver, group_key),
+        )
+        return ids
+
+    def waiting_count(self) -> int:
+        return int(self._sql.execute("SELECT count(*) FROM group_members WHERE notified_at IS NULL").fetchone()[0])
+
+    # Deliveries
+
+    def add_delivery(self, receiver: str, alert_ids: Sequence[str], now: datetime,
+                     first_attempt_at: datetime | None = None) -> int:
+        cursor = self._sql.execute(
+            "INSERT INTO deliveries (receiver, alert_ids, state, created_at, next_attempt_at)"
+            " VALUES (?, ?, 'pending', ?, ?)",
+            (receiver, json.dumps(list(alert_ids)), _stamp(now), _stamp(first_attempt_at or now)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        row = self._sql.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return Delivery.from_row(row) if row else None
+
+    def due(self, now: datetime, limit: int, skip: Iterable[int] = ()) -> list[Delivery]:
+        skipped = set(skip)
+        rows = self._sql.execute(
+            "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?", (_stamp(now), limit + len(skipped)),
+        )
+        return [Delivery.from_row(row) for row in rows if row["id"] not in skipped][:limit]
+
+    def next_wake(self) -> datetime | None:
+        """The earliest time a group or a delivery falls due."""
+        row = self._sql.execute(
+            "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM deliveries WHERE state = 'pending'"
+            " UNION ALL SELECT min(flush_at) FROM alert_groups WHERE flush_at IS NOT NULL)"
+        ).fetchone()
+        return _time(row[0])
+
+    def mark_delivered(self, delivery_id: int, now: datetime) -> None:
+        self._sql.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL"
+            " WHERE id = ? AND state = 'pending'", (_stamp(now), delivery_id),
+        )
+
+    def mark_retry(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
+        self._sql.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ? AND state = 'pending'", (_stamp(next_attempt_at), error, delivery_id),
+        )
+
+    def mark_dead(self, delivery_id: int, now: datetime, error: str, *, attempted: bool = True) -> None:
+        self._sql.execute(
+            "UPDATE deliveries SET state = 'dead', attempts = attempts + ?, finished_at = ?, last_error = ?"
+            " WHERE id = ? AND state = 'pending'", (int(attempted), _stamp(now), error, delivery_id),
+        )
+
+    def listing(self, state: DeliveryState | None, limit: int) -> list[Delivery]:
+        """Deliveries in a state (all states when None), newest first."""
+        if state is None:
+            rows = self._sql.execute("SELECT * FROM deliveries ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self._sql.execute(
+                "SELECT * FROM deliveries WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit)
+            )
+        return [Delivery.from_row(row) for row in rows]
+
+    def deliveries_of(self, alert_id: str) -> list[Delivery]:
+        rows = self._sql.execute(
+            "SELECT d.* FROM deliveries AS d, json_each(d.alert_ids) AS a WHERE a.value = ? ORDER BY d.id",
+            (alert_id,),
+        )
+        return [Delivery.from_row(row) for row in rows]
+
+    def requeue(self, delivery_ids: Iterable[int], now: datetime) -> int:
+        """Make deliveries pending and due now again (dead or delivered ones are sent once more);
+        their age restarts, so max_age counts from the requeue."""
+        count = 0
+        for delivery_id in delivery_ids:
+            count += self._sql.execute(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, created_at = ?, finished_at = NULL"
+                " WHERE id = ?", (_stamp(now), _stamp(now), delivery_id),
+            ).rowcount
+        return count
+
+    def dead_ids(self) -> list[int]:
+        return [row[0] for row in self._sql.execute("SELECT id FROM deliveries WHERE state = 'dead' ORDER BY id")]
+
+    def counts(self) -> dict[DeliveryState, int]:
+        found: dict[DeliveryState, int] = {"pending": 0, "delivered": 0, "dead": 0}
+        for row in self._sql.execute("SELECT state, count(*) FROM deliveries GROUP BY state"):
+            found[row[0]] = row[1]
+        return found
+
+    def prune(self, older_than: datetime) -> int:
+        """Forget finished deliveries, alerts and sent group members older than this; pending ones stay."""
+        cutoff = _stamp(older_than)
+        dropped = self._sql.execute(
+            "DELETE FROM deliveries WHERE state != 'pending' AND finished_at < ?", (cutoff,)
+        ).rowcount
+        self._sql.execute("DELETE FROM group_members WHERE notified_at IS NOT NULL AND notified_at < ?", (cutoff,))
+        self._sql.execute(
+            "DELETE FROM alerts WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM group_members AS m"
+            " WHERE m.alert_id = alerts.id AND m.notified_at IS NULL) AND NOT EXISTS (SELECT 1 FROM deliveries AS d,"
+            " json_each(d.alert_ids) AS a WHERE d.state = 'pending' AND a.value = alerts.id)", (cutoff,),
+        )
+        self._sql.execute(
+            "DELETE FROM alert_groups WHERE flush_at IS NULL AND (last_flush_at IS NULL OR last_flush_at < ?)",
+            (cutoff,),
+        )
+        return dropped

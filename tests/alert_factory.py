@@ -1,0 +1,86 @@
+"""Alerts and delivery setups for the delivery tests: real SQLite, real worker, a simulated clock."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from daemon.alerts import Alert, AlertItem
+from daemon.clock import SimulatedClock
+from daemon.config.delivery import DeliveryConfig
+from daemon.matching.model import Deadline, Evidence, Quantity
+from daemon.outbox import DeliveryWorker
+from daemon.route import Router
+from daemon.severity import Severity
+from daemon.store import Database, open_database
+
+T0 = datetime(2020, 2, 17, 9, 0, tzinfo=UTC)
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "alert.schema.json"
+
+
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return loaded
+
+
+def make_alert(n: int = 1, *, severity: Severity = Severity.HIGH, rule: str = "shootdown-aircraft",
+               title: str | None = None, tags: tuple[str, ...] = ("shootdown",), places: tuple[str, ...] = ("Idlib",),
+               story_id: str | None = None, created: datetime = T0, link: str | None = None) -> Alert:
+    return Alert(
+        id=Alert.make_id("test-alert", str(n), rule),
+        kind="match",
+        severity=severity,
+        title=title or f"Shootdown — helicopter, Idlib #{n}",
+        summary="A Syrian army helicopter was shot down over Idlib province, a war monitor said.",
+        created=created,
+        rule=rule,
+        tags=tags,
+        places=places,
+        actors=("Syria", "Turkey"),
+        items=(AlertItem(title=title or f"Helicopter downed in Idlib #{n}",
+                         link=link or f"https://news.example.org/idlib/{n}", feed="example-world", published=created),),
+        evidence=(Evidence(field="title", start=0, end=10, text="Helicopter"),),
+        quantities=(Quantity(unit="killed", value=2, qualifier="at least", text="at least two killed"),),
+        deadline=Deadline(at=datetime(2020, 2, 29, 23, 59, 59, tzinfo=UTC), text="by the end of the month"),
+        story_id=story_id,
+    )
+
+
+def config(receivers: list[dict[str, Any]], **extra: Any) -> DeliveryConfig:
+    """A delivery config routing everything to every receiver at once (no group_wait) unless told otherwise."""
+    data: dict[str, Any] = {
+        "receivers": receivers,
+        "default": {"receivers": [r["name"] for r in receivers]},
+        "grouping": {"group_wait": "0s", "group_interval": "0s", "repeat_interval": "4h", "group_by": ["..."]},
+        "retry": {"base": "10s", "max": "10m"},
+    }
+    data.update(extra)
+    return DeliveryConfig.model_validate(data)
+
+
+@dataclass
+class Setup:
+    db: Database
+    clock: SimulatedClock
+    router: Router
+    worker: DeliveryWorker
+
+    def enqueue(self, *alerts: Alert) -> None:
+        with self.db.transaction():
+            self.router.enqueue(alerts)
+
+    async def drain_until_settled(self, rounds: int = 20, step: timedelta = timedelta(minutes=1)) -> None:
+        """Drain, move the clock on, drain again: retries fall due without sleeping."""
+        for _ in range(rounds):
+            if await self.worker.drain(timeout_s=10) == 0:
+                return
+            self.clock.advance(step)
+
+
+def setup(tmp_path: Path, delivery: DeliveryConfig, start: datetime = T0) -> Setup:
+    db = open_database(tmp_path / "state" / "tocsin.sqlite3")
+    clock = SimulatedClock(start)
+    return Setup(db, clock, Router(db, delivery, clock), DeliveryWorker(db, delivery, clock))

@@ -1,0 +1,49 @@
+"""The alert's JSON form: versioned, described by docs/alert.schema.json, and round-trips."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jsonschema
+import pytest
+
+from daemon.alerts import Alert
+from daemon.group import digest_alert
+from daemon.severity import Severity
+from tests.alert_factory import T0, make_alert, schema
+
+
+def test_the_schema_is_valid_draft_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+    assert schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+@pytest.mark.parametrize(
+    "alert",
+    [
+        make_alert(1),
+        Alert.test("ops", T0),
+        digest_alert("morning", [make_alert(1), make_alert(2, severity=Severity.LOW)], T0 + timedelta(hours=1)),
+    ],
+    ids=["match", "test", "digest"],
+)
+def test_every_kind_validates_and_round_trips(alert: Alert) -> None:
+    body = alert.to_json()
+    jsonschema.validate(body, schema(), cls=jsonschema.Draft202012Validator)
+    assert body["version"] == 1
+    assert Alert.from_json(body) == alert
+
+
+def test_the_schema_rejects_what_is_not_an_alert() -> None:
+    body = make_alert(1).to_json()
+    for broken in ({**body, "version": 2}, {**body, "severity": "urgent"}, {**body, "id": "x"},
+                   {k: v for k, v in body.items() if k != "title"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_ids_are_stable_and_distinct() -> None:
+    assert make_alert(1).id == make_alert(1).id
+    assert make_alert(1).id != make_alert(2).id
+    digest = digest_alert("morning", [make_alert(1)], T0)
+    assert digest.members == (make_alert(1),)
