@@ -1,0 +1,125 @@
+"""Poll cycle of the real daemon: `tocsin run --once` over 1,000 and 5,000 farm feeds, in a subprocess.
+
+Each size gets a fresh state directory and feed farm. A first `--once` primes it (every feed answers 200 with its
+full body; the items are recorded as seen, silently, and the validators and body hashes are stored); the timed
+cycles after it are the steady state a running daemon sees every interval: about 70% 304, 20% an unchanged
+body, 10% a changed body with 1-5 new items among 50. Then the farm switches to the worst case, every feed a
+changed 50-item body, for the largest size.
+
+A `--once` process also pays for interpreter start-up, imports, rule compilation, the parser pool and shutdown;
+the same command with no feeds measures that, and the cycle figures are the process figures minus it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import Result, median_result, standalone
+from benchmarks.daemonconfig import write_config
+from benchmarks.feedfarm import FeedFarmProcess
+from benchmarks.measure import TOCSIN_PROBED, ChildRun, run_child
+
+NAME = "poll"
+_STALL = re.compile(r"longest event-loop stall[:= ]+([0-9.]+)\s*ms")
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    run: ChildRun
+    stall_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    sizes: tuple[int, ...]
+    runs: int
+    worst_size: int
+    worst_runs: int
+    timeout_s: float
+
+
+FULL = Plan(sizes=(1000, 5000), runs=3, worst_size=5000, worst_runs=2, timeout_s=300)
+QUICK = Plan(sizes=(100,), runs=1, worst_size=100, worst_runs=1, timeout_s=120)
+
+
+def longest_stall_ms(run: ChildRun) -> float:
+    """The longest event-loop stall stallprobe reported when `run --once` ended; NaN when it did not."""
+    found = [float(value) for value in _STALL.findall(run.stderr + run.stdout)]
+    return max(found) if found else float("nan")
+
+
+def run_once(config: Path, timeout_s: float) -> Cycle:
+    child = run_child([*TOCSIN_PROBED, "run", "--once", "--config", str(config)], timeout_s=timeout_s)
+    child.check(f"tocsin run --once --config {config}")
+    return Cycle(child, longest_stall_ms(child))
+
+
+def polled_cycle(farm: FeedFarmProcess, config: Path, timeout_s: float) -> Cycle:
+    """One timed cycle; fails unless the farm saw exactly one request per feed (a fast cycle that skipped feeds
+    would be a false figure)."""
+    farm.reset()
+    cycle = run_once(config, timeout_s)
+    counts = farm.counts()
+    requests = sum(counts.values())
+    if requests != farm.feed_count:
+        raise RuntimeError(f"the daemon made {requests} requests for {farm.feed_count} feeds ({counts})")
+    return cycle
+
+
+def startup_cost(work: Path, plan: Plan) -> list[Cycle]:
+    """`tocsin run --once` with the same rules and no feeds: what every --once pays before and after a cycle."""
+    config = write_config(work / "empty", [])
+    return [run_once(config, plan.timeout_s) for _ in range(max(plan.runs, 2))]
+
+
+def figures(label: str, cycles: list[Cycle], baseline: list[Cycle], wall_target: str | None,
+            cpu_target: str | None) -> list[Result]:
+    base_wall = statistics.median(cycle.run.wall_s for cycle in baseline)
+    base_cpu = statistics.median(cycle.run.cpu_s for cycle in baseline)
+    stalls = [cycle.stall_ms for cycle in cycles]
+    return [
+        median_result(NAME, f"{label}: cycle wall", [c.run.wall_s - base_wall for c in cycles], "s", wall_target),
+        median_result(NAME, f"{label}: cycle CPU", [c.run.cpu_s - base_cpu for c in cycles], "s", cpu_target),
+        median_result(NAME, f"{label}: process wall", [c.run.wall_s for c in cycles], "s"),
+        median_result(NAME, f"{label}: process CPU", [c.run.cpu_s for c in cycles], "s"),
+        median_result(NAME, f"{label}: peak RSS", [c.run.peak_rss_mb for c in cycles], "MB"),
+        median_result(NAME, f"{label}: longest loop stall", stalls, "ms", "<= 50" if "worst" in label else None),
+    ]
+
+
+def measure_size(work: Path, size: int, plan: Plan, baseline: list[Cycle]) -> list[Result]:
+    results: list[Result] = []
+    with FeedFarmProcess(size) as farm:
+        config = write_config(work / f"feeds-{size}", [farm.feed_url(index) for index in range(size)])
+        prime = run_once(config, plan.timeout_s)
+        results += figures(f"{size:,} feeds, first poll", [prime], baseline, None, None)[:3]
+        realistic = [polled_cycle(farm, config, plan.timeout_s) for _ in range(plan.runs)]
+        targets = {1000: ("<= 2", None), 5000: ("<= 10", "<= 5")}.get(size, (None, None))
+        results += figures(f"{size:,} feeds, realistic", realistic, baseline, *targets)
+        if size == plan.worst_size:
+            farm.set_mode("worst")
+            worst = [polled_cycle(farm, config, plan.timeout_s) for _ in range(plan.worst_runs)]
+            results += figures(f"{size:,} feeds, worst", worst, baseline, "<= 60", None)
+    return results
+
+
+def run(quick: bool) -> list[Result]:
+    plan = QUICK if quick else FULL
+    with tempfile.TemporaryDirectory(prefix="tocsin-bench-poll-") as scratch:
+        work = Path(scratch)
+        baseline = startup_cost(work, plan)
+        results = [
+            median_result(NAME, "start-up + shutdown, no feeds: wall", [c.run.wall_s for c in baseline], "s"),
+            median_result(NAME, "start-up + shutdown, no feeds: CPU", [c.run.cpu_s for c in baseline], "s"),
+        ]
+        for size in plan.sizes:
+            results += measure_size(work, size, plan, baseline)
+    return results
+
+
+if __name__ == "__main__":
+    standalone(run)
