@@ -14,6 +14,7 @@ from daemon.clock import Clock
 from daemon.config import Settings
 from daemon.config.feeds import FeedConfig
 from daemon.escalate import Escalation
+from daemon.escalate.rules import load_escalation_rules
 from daemon.items import Item
 from daemon.matching.rules import RuleSet
 from daemon.route import Router
@@ -36,14 +37,14 @@ class Pipeline:
         self.rules = rules
         self.clock = clock
         self.seen = SeenItems(db)
-        self.escalation = Escalation(db, settings.escalation, clock)
+        self.escalation = Escalation(db, settings.escalation, clock, load_escalation_rules(settings.rule_paths))
         self.router = Router(db, settings.delivery, clock)
 
     def swap(self, settings: Settings, rules: RuleSet) -> None:
         """Reload: new config and rules take effect for the next item; state is kept."""
         self.settings = settings
         self.rules = rules
-        self.escalation.configure(settings.escalation)
+        self.escalation.configure(settings.escalation, load_escalation_rules(settings.rule_paths))
         self.router.configure(settings.delivery)
 
     def ingest(self, feed: FeedConfig, items: Sequence[Item], *, silent: bool = False) -> IngestResult:

@@ -7,6 +7,7 @@ import sys
 
 from daemon.config import Settings, load_config
 from daemon.errors import ConfigError, RuleError
+from daemon.escalate.rules import load_escalation_rules
 from daemon.matching.rules import RuleSet, load_rules
 
 EX_OK = 0
@@ -30,8 +31,15 @@ def print_problems(problems: list[str]) -> None:
 def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleSet]:
     """Load both and raise ConfigError with every problem of both, so one run shows everything to fix."""
     settings = load_config(getattr(args, "config", None))
+    problems: list[str] = []
     try:
         rules = load_rules(settings.rule_paths)
     except RuleError as exc:
-        raise ConfigError(exc.problems) from None
+        problems = exc.problems
+    try:
+        load_escalation_rules(settings.rule_paths)
+    except RuleError as exc:
+        problems += [problem for problem in exc.problems if problem not in problems]
+    if problems:
+        raise ConfigError(problems)
     return settings, rules

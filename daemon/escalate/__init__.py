@@ -1,48 +1,133 @@
-"""Escalation over time: stories, situations, deadlines, throttling and silences.
+"""Escalation over time: rule matches become story, situation and deadline alerts, throttled and silenced.
 
-(Starter: one `match` alert per rule match; the escalation issue replaces this with stories and situations.)
+Per item: find or start its story (stories.py); each rule fires once per story (a `match` alert, re-alerting per
+rule and place at most once per `realert_interval`); its deadlines are tracked (deadlines.py); its signals feed
+the situations (situations.py), which alert when their level rises. Per tick: deadline reminders fall due and
+situation levels decay. Every alert passes the silences last: a silenced alert is recorded, not returned.
+All state lives in the state database and is written in the caller's transaction, so a restart loses nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from daemon.alerts import Alert, AlertItem
 from daemon.clock import Clock
 from daemon.config.escalation import EscalationConfig
+from daemon.escalate.deadlines import Deadlines
+from daemon.escalate.fingerprint import Fingerprint
+from daemon.escalate.rules import EscalationRuleSet
+from daemon.escalate.silences import Silences
+from daemon.escalate.situations import Situations
+from daemon.escalate.stories import Placement, Stories
+from daemon.escalate.throttle import Throttle
 from daemon.items import Item
 from daemon.matching.model import Match
 from daemon.store import Database
 
+KEEP_FINISHED = timedelta(days=30)
+"""How long throttle marks and finished deadlines are kept before pruning."""
+
 
 class Escalation:
-    def __init__(self, db: Database, config: EscalationConfig, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, config: EscalationConfig, clock: Clock, rules: EscalationRuleSet | None = None
+    ) -> None:
         self.db = db
-        self.config = config
         self.clock = clock
-
-    def configure(self, config: EscalationConfig) -> None:
+        self.throttle = Throttle(db)
+        self.silences = Silences(db)
+        self.stories = Stories(db, config)
+        self.deadlines = Deadlines(db, config)
+        self.situations = Situations(db, config, rules or EscalationRuleSet(), self.throttle)
         self.config = config
+
+    def configure(self, config: EscalationConfig, rules: EscalationRuleSet | None = None) -> None:
+        """Reload: new settings (and escalation rules, when given) apply from the next item on; state is kept."""
+        self.config = config
+        self.stories.config = config
+        self.deadlines.config = config
+        self.situations.config = config
+        if rules is not None:
+            self.situations.rules = rules
 
     def on_item(self, item: Item, matches: list[Match]) -> list[Alert]:
         now = self.clock.now()
-        return [
-            Alert(
-                id=Alert.make_id("match", match.rule, item.id_key),
-                kind="match",
-                severity=match.severity,
-                title=f"{match.title}: {item.title}",
-                summary=item.summary[:500],
-                created=now,
-                rule=match.rule,
-                tags=match.tags,
-                places=match.places,
-                actors=match.actors,
-                items=(AlertItem.from_item(item),),
-                evidence=match.evidence,
-                quantities=match.quantities,
-                deadline=match.deadline,
-            )
-            for match in matches
-        ]
+        placement = self.stories.place(item, Fingerprint.of(item, matches), now)
+        decided: list[Alert] = []
+        for match in matches:
+            if self.stories.first_alert(placement.story_id, match.rule):
+                alert = self._match_alert(item, match, placement, now)
+                if alert is not None:
+                    decided.append(alert)
+            self.deadlines.track(item, match, placement.story_id, now)
+            decided.extend(self.situations.observe(placement.story_id, item, match, now))
+        if not placement.created and placement.new_source and placement.sources in self.config.story_updates:
+            decided.append(self._story_update(item, matches, placement, now))
+        return self._release(decided, now)
 
     def due(self) -> list[Alert]:
-        return []
+        now = self.clock.now()
+        decided = self.deadlines.due(now) + self.situations.review(now)
+        self.stories.prune(now - self.config.story_window)
+        self.situations.prune(now)
+        self.throttle.prune(now - KEEP_FINISHED)
+        self.deadlines.prune(now - KEEP_FINISHED)
+        return self._release(decided, now)
+
+    def next_due(self) -> datetime | None:
+        """The next moment `due()` has a reminder to give (simulated-clock drivers advance to it)."""
+        return self.deadlines.next_due()
+
+    def _release(self, decided: list[Alert], now: datetime) -> list[Alert]:
+        released = []
+        for alert in decided:
+            silence = self.silences.silencing(alert, now)
+            if silence is None:
+                released.append(alert)
+            else:
+                self.silences.record(alert, "silenced", silence.id, now)
+        return released
+
+    def _match_alert(self, item: Item, match: Match, placement: Placement, now: datetime) -> Alert | None:
+        """The rule's first alert for this story, or None (recorded as throttled) when the rule alerted for the
+        same place within its re-alert interval."""
+        alert = Alert(
+            id=Alert.make_id("match", match.rule, placement.story_id),
+            kind="match",
+            severity=match.severity,
+            title=f"{match.title}: {item.title}",
+            summary=item.summary[:500],
+            created=now,
+            rule=match.rule,
+            tags=match.tags,
+            places=match.places,
+            actors=match.actors,
+            items=(AlertItem.from_item(item),),
+            evidence=match.evidence,
+            quantities=match.quantities,
+            deadline=match.deadline,
+            story_id=placement.story_id,
+        )
+        key = (match.places or match.actors or ("*",))[0]
+        interval = self.config.realert_per_rule.get(match.rule, self.config.realert_interval)
+        if not self.throttle.allow(f"rule:{match.rule}", key, now, interval):
+            self.silences.record(alert, "throttled", None, now)
+            return None
+        return alert
+
+    def _story_update(self, item: Item, matches: list[Match], placement: Placement, now: datetime) -> Alert:
+        return Alert(
+            id=Alert.make_id("story_update", placement.story_id, str(placement.sources)),
+            kind="story_update",
+            severity=max(match.severity for match in matches),
+            title=f"Reported by {placement.sources} sources: {placement.title}",
+            summary=f"{item.feed} is independent source number {placement.sources} of this story: {item.title}",
+            created=now,
+            tags=tuple(dict.fromkeys(tag for match in matches for tag in match.tags)),
+            places=tuple(dict.fromkeys(place for match in matches for place in match.places)),
+            actors=tuple(dict.fromkeys(actor for match in matches for actor in match.actors)),
+            items=(AlertItem.from_item(item),),
+            story_id=placement.story_id,
+            extra={"sources": placement.sources},
+        )

@@ -1,0 +1,306 @@
+"""Escalation rules: the `[[escalation]]` tables of the rule files, validated with file:line messages.
+
+Each rule groups matches by a key (place, actor, rule or tag) into situations and says how a situation's level
+rises. Exactly one of three conditions:
+
+    count       = { tag = "shootdown", at_least = 2 }            # N stories with the tag (or rule) in the window
+    combination = { tags = ["buildup", "deadline"], ordered = true }  # every tag within the window (in order)
+    ladder      = { half_life = "3d", weights = { strike = 1, shootdown = 3 }, watch = 1, elevated = 4, ... }
+
+The rule engine's loader skips the top-level `escalation` key and leaves it to this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from daemon.errors import RuleError
+from daemon.matching.load import rule_files
+from daemon.severity import Severity
+from daemon.units import parse_duration
+
+LEVELS = ("watch", "elevated", "high", "critical")
+"""Situation levels in rising order; rank 0 is "no level", rank i+1 is LEVELS[i]."""
+LEVEL_SEVERITY = {
+    "watch": Severity.LOW, "elevated": Severity.MEDIUM, "high": Severity.HIGH, "critical": Severity.CRITICAL,
+}
+GroupBy = Literal["place", "actor", "rule", "tag"]
+GROUP_BY = ("place", "actor", "rule", "tag")
+
+_RULE_KEYS = ("id", "title", "description", "group_by", "window", "level", "count", "combination", "ladder")
+_CONDITIONS = ("count", "combination", "ladder")
+_HEADER = re.compile(r"^\s*\[\[\s*escalation\s*\]\]")
+
+
+def level_rank(level: str | None) -> int:
+    return LEVELS.index(level) + 1 if level else 0
+
+
+def level_name(rank: int) -> str | None:
+    return LEVELS[rank - 1] if rank > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    at_least: int
+    tag: str | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Combination:
+    tags: tuple[str, ...]
+    ordered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    half_life: timedelta
+    weights: dict[str, float]
+    thresholds: tuple[tuple[int, float], ...]
+    """(level rank, score needed), rising."""
+
+    def level(self, score: float) -> int:
+        reached = [rank for rank, needed in self.thresholds if score >= needed]
+        return max(reached, default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRule:
+    id: str
+    title: str
+    group_by: GroupBy
+    condition: Count | Combination | Ladder
+    window: timedelta = timedelta(0)
+    """Count and combination: how far back signals count."""
+    level: int = 0
+    """Count and combination: the level rank the situation reaches while the condition holds."""
+    description: str = ""
+    source: str = ""
+    """file:line, for messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRuleSet:
+    rules: tuple[EscalationRule, ...] = ()
+    sources: tuple[Path, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def grouped_by(self, group_by: str) -> tuple[EscalationRule, ...]:
+        return tuple(rule for rule in self.rules if rule.group_by == group_by)
+
+    @property
+    def group_kinds(self) -> tuple[str, ...]:
+        return tuple(kind for kind in GROUP_BY if self.grouped_by(kind))
+
+    @property
+    def longest_window(self) -> timedelta:
+        return max((rule.window for rule in self.rules), default=timedelta(0))
+
+
+def load_escalation_rules(paths: Sequence[Path]) -> EscalationRuleSet:
+    """Every `[[escalation]]` table under `paths`; raises RuleError listing every problem at once."""
+    files, problems = rule_files(paths)
+    rules: list[EscalationRule] = []
+    for path in files:
+        rules.extend(_load_file(path, problems))
+    first_seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in first_seen:
+            problems.append(f'{rule.source}: escalation rule "{rule.id}": id already used at {first_seen[rule.id]}')
+        first_seen.setdefault(rule.id, rule.source)
+    if problems:
+        raise RuleError(problems)
+    return EscalationRuleSet(tuple(rules), tuple(files))
+
+
+def _load_file(path: Path, problems: list[str]) -> list[EscalationRule]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read the rule file ({exc})")
+        return []
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not valid TOML: {exc}")
+        return []
+    tables = data.get("escalation", [])
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        problems.append(f"{path}: `escalation` must be an array of tables, written [[escalation]]")
+        return []
+    lines = text.splitlines()
+    headers = [number for number, line in enumerate(lines, start=1) if _HEADER.match(line)]
+    rules = []
+    for index, table in enumerate(tables):
+        start = headers[index] if index < len(headers) else 1
+        end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
+        checker = _RuleChecker(path, lines, start, end, table, index)
+        rule = checker.check()
+        problems.extend(checker.problems)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+class _RuleChecker:
+    """Validates one [[escalation]] table, collecting every problem with the line of the key at fault."""
+
+    def __init__(
+        self, path: Path, lines: list[str], start: int, end: int, table: dict[str, Any], index: int
+    ) -> None:
+        self.path, self.lines, self.start, self.end, self.table = path, lines, start, end, table
+        self.name = f'escalation rule "{table["id"]}"' if isinstance(table.get("id"), str) else f"escalation[{index}]"
+        self.problems: list[str] = []
+
+    def problem(self, key: str | None, message: str) -> None:
+        self.problems.append(f"{self.path}:{self._line(key)}: {self.name}: {message}")
+
+    def _line(self, key: str | None) -> int:
+        if key is None:
+            return self.start
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*escalation\s*\.\s*{re.escape(key)}\s*\])")
+        for number in range(self.start, min(self.end, len(self.lines) + 1)):
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return self.start
+
+    def check(self) -> EscalationRule | None:
+        table = self.table
+        for key in table:
+            if key not in _RULE_KEYS:
+                close = difflib.get_close_matches(key, _RULE_KEYS, n=1)
+                hint = f'did you mean "{close[0]}"?' if close else f"known keys: {', '.join(_RULE_KEYS)}"
+                self.problem(key, f'unknown key "{key}" ({hint})')
+        rule_id = self.string("id", required=True)
+        title = self.string("title") or rule_id or ""
+        description = self.string("description") or ""
+        group_by = self.string("group_by", required=True)
+        if group_by is not None and group_by not in GROUP_BY:
+            self.problem("group_by", f'group_by "{group_by}" is not one of {", ".join(GROUP_BY)}')
+            group_by = None
+        given = [key for key in _CONDITIONS if key in table]
+        if len(given) != 1:
+            self.problem(None, f"give exactly one condition of {', '.join(_CONDITIONS)} (found {len(given)})")
+            return None
+        condition = self._condition(given[0])
+        window, level = timedelta(0), 0
+        if not isinstance(condition, Ladder):
+            window = self.duration("window", table, required=True) or timedelta(0)
+            level_text = self.string("level", required=True)
+            if level_text is not None:
+                if level_text in LEVELS:
+                    level = level_rank(level_text)
+                else:
+                    self.problem("level", f'level "{level_text}" is not one of {", ".join(LEVELS)}')
+        else:
+            for key in ("window", "level"):
+                if key in table:
+                    self.problem(key, f"a ladder rule has no {key} (its thresholds and half_life say it)")
+        if self.problems or rule_id is None or group_by is None or condition is None:
+            return None
+        return EscalationRule(
+            id=rule_id, title=title, group_by=group_by, condition=condition, window=window, level=level,  # type: ignore[arg-type]
+            description=description, source=f"{self.path}:{self.start}",
+        )
+
+    def string(self, key: str, table: dict[str, Any] | None = None, *, required: bool = False) -> str | None:
+        value = (self.table if table is None else table).get(key)
+        if value is None:
+            if required:
+                self.problem(None, f'required key "{key}" is missing')
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(key, f'"{key}" must be a non-empty string')
+            return None
+        return value.strip()
+
+    def duration(self, key: str, table: dict[str, Any], *, required: bool) -> timedelta | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.problem(None, f'required key "{key}" is missing (write 7d, 48h)')
+            return None
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f"{value!r} is not a duration (write 7d, 48h)")
+            parsed = parse_duration(value)
+        except ValueError as exc:
+            self.problem(key, f"{key}: {exc}")
+            return None
+        if parsed <= timedelta(0):
+            self.problem(key, f"{key} must be longer than 0s")
+            return None
+        return parsed
+
+    def _condition(self, kind: str) -> Count | Combination | Ladder | None:
+        body = self.table[kind]
+        if not isinstance(body, dict):
+            self.problem(kind, f"{kind} must be a table, e.g. {kind} = {{ ... }}")
+            return None
+        known = {"count": ("tag", "rule", "at_least"), "combination": ("tags", "ordered"),
+                 "ladder": ("half_life", "weights", *LEVELS)}[kind]
+        for key in body:
+            if key not in known:
+                self.problem(kind, f'{kind}: unknown key "{key}" (known keys: {", ".join(known)})')
+        if kind == "count":
+            return self._count(body)
+        if kind == "combination":
+            return self._combination(body)
+        return self._ladder(body)
+
+    def _count(self, body: dict[str, Any]) -> Count | None:
+        tag, rule = self.string("tag", body), self.string("rule", body)
+        at_least = body.get("at_least")
+        if (tag is None) == (rule is None):
+            self.problem("count", 'count: give exactly one of tag = "..." or rule = "..."')
+        if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
+            self.problem("count", f"count: at_least must be a whole number of 1 or more (got {at_least!r})")
+            return None
+        return Count(at_least=at_least, tag=tag, rule=rule)
+
+    def _combination(self, body: dict[str, Any]) -> Combination | None:
+        tags, ordered = body.get("tags"), body.get("ordered", False)
+        if not isinstance(tags, list) or len(tags) < 2 or not all(isinstance(t, str) and t for t in tags):
+            self.problem("combination", 'combination: tags must list two or more tags, e.g. ["buildup", "deadline"]')
+            return None
+        if not isinstance(ordered, bool):
+            self.problem("combination", "combination: ordered must be true or false")
+            return None
+        return Combination(tuple(tags), ordered)
+
+    def _ladder(self, body: dict[str, Any]) -> Ladder | None:
+        half_life = self.duration("half_life", body, required=True)
+        weights = body.get("weights")
+        if not isinstance(weights, dict) or not weights or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in weights.values()
+        ):
+            self.problem("ladder", "ladder: weights must map tags to positive numbers, e.g. { shootdown = 3 }")
+            return None
+        thresholds = []
+        for level in LEVELS:
+            needed = body.get(level)
+            if needed is None:
+                continue
+            if not isinstance(needed, int | float) or isinstance(needed, bool) or needed <= 0:
+                self.problem("ladder", f"ladder: {level} must be a positive score (got {needed!r})")
+                return None
+            thresholds.append((level_rank(level), float(needed)))
+        if not thresholds:
+            self.problem("ladder", f"ladder: give the score for at least one level of {', '.join(LEVELS)}")
+            return None
+        scores = [needed for _, needed in thresholds]
+        if scores != sorted(scores) or len(set(scores)) != len(scores):
+            self.problem("ladder", "ladder: scores must rise with the level (watch < elevated < high < critical)")
+            return None
+        if half_life is None:
+            return None
+        return Ladder(half_life, {str(tag): float(w) for tag, w in weights.items()}, tuple(thresholds))

@@ -1,0 +1,178 @@
+"""Silences: for a while, alerts that match every matcher (rule=, place=, tag=, ...) are recorded, not sent."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from daemon.alerts import Alert
+from daemon.escalate.fingerprint import normalize
+from daemon.items import content_hash
+from daemon.store import Database
+
+MATCHER_KEYS = ("rule", "place", "actor", "tag", "kind", "severity", "story", "situation", "feed")
+MATCHER_HINT = f"write KEY=VALUE with KEY one of {', '.join(MATCHER_KEYS)}; VALUE may use * and ?"
+
+
+def _alert_values(alert: Alert, key: str) -> tuple[str, ...]:
+    values: dict[str, tuple[str | None, ...]] = {
+        "rule": (alert.rule,),
+        "place": alert.places,
+        "actor": alert.actors,
+        "tag": alert.tags,
+        "kind": (alert.kind,),
+        "severity": (alert.severity.value,),
+        "story": (alert.story_id,),
+        "situation": (alert.situation,),
+        "feed": tuple(item.feed for item in alert.items),
+    }
+    return tuple(value for value in values[key] if value)
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    key: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Matcher:
+        key, sep, value = text.partition("=")
+        key = key.strip().lower()
+        if not sep or not value.strip():
+            raise ValueError(f'"{text}" is not a matcher ({MATCHER_HINT})')
+        if key not in MATCHER_KEYS:
+            raise ValueError(f'"{text}": unknown matcher key "{key}" ({MATCHER_HINT})')
+        return cls(key, value.strip())
+
+    def matches(self, alert: Alert) -> bool:
+        pattern = normalize(self.value)
+        return any(fnmatch.fnmatchcase(normalize(value), pattern) for value in _alert_values(alert, self.key))
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    comment: str
+    created_at: datetime
+
+    def matches(self, alert: Alert) -> bool:
+        return all(matcher.matches(alert) for matcher in self.matchers)
+
+    def active(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id, "matchers": [str(m) for m in self.matchers], "starts_at": _iso(self.starts_at),
+            "ends_at": _iso(self.ends_at), "comment": self.comment, "created_at": _iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    alert: Alert
+    reason: str
+    """"silenced" or "throttled"."""
+    silence_id: str | None
+    at: datetime
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def _time(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+class Silences:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(
+        self, matchers: tuple[Matcher, ...], starts_at: datetime, duration: timedelta, comment: str, now: datetime
+    ) -> Silence:
+        if not matchers:
+            raise ValueError(f"a silence needs at least one matcher ({MATCHER_HINT})")
+        if duration <= timedelta(0):
+            raise ValueError("a silence must last longer than 0s")
+        text = [str(m) for m in matchers]
+        silence_id = "sil_" + content_hash(*text, _iso(starts_at), _iso(now), comment)[:12]
+        silence = Silence(silence_id, matchers, starts_at, starts_at + duration, comment, now)
+        with self.db.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO silences (id, matchers, starts_at, ends_at, comment, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (silence_id, json.dumps(text), int(starts_at.timestamp()), int(silence.ends_at.timestamp()),
+                 comment, int(now.timestamp())),
+            )
+        return silence
+
+    def expire(self, silence_id: str, now: datetime) -> bool:
+        """End a silence now; False when no such silence is still running or pending."""
+        with self.db.transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?",
+                (int(now.timestamp()), silence_id, int(now.timestamp())),
+            )
+        return cursor.rowcount == 1
+
+    def current(self, now: datetime, *, include_expired: bool = False) -> list[Silence]:
+        """Silences running or pending (and, with include_expired, finished ones too), by start time."""
+        query = "SELECT * FROM silences" + ("" if include_expired else " WHERE ends_at > ?") + " ORDER BY starts_at"
+        params = () if include_expired else (int(now.timestamp()),)
+        return [self._from_row(row) for row in self.db.connection.execute(query, params)]
+
+    def silencing(self, alert: Alert, now: datetime) -> Silence | None:
+        """The first active silence that matches the alert, if any."""
+        stamp = int(now.timestamp())
+        for row in self.db.connection.execute(
+            "SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ? ORDER BY created_at", (stamp, stamp)
+        ):
+            silence = self._from_row(row)
+            if silence.matches(alert):
+                return silence
+        return None
+
+    def record(self, alert: Alert, reason: str, silence_id: str | None, now: datetime) -> None:
+        self.db.connection.execute(
+            "INSERT OR IGNORE INTO suppressed_alerts (alert_id, reason, silence_id, at, alert) VALUES (?, ?, ?, ?, ?)",
+            (alert.id, reason, silence_id, int(now.timestamp()), alert.to_json_bytes().decode()),
+        )
+
+    def suppressed(self, silence_id: str | None = None, limit: int = 100) -> list[Suppressed]:
+        """Alerts not sent, newest first: all of them, or those one silence held back."""
+        where = "" if silence_id is None else " WHERE silence_id = ?"
+        params: tuple[object, ...] = () if silence_id is None else (silence_id,)
+        rows = self.db.connection.execute(
+            f"SELECT * FROM suppressed_alerts{where} ORDER BY at DESC, rowid DESC LIMIT ?", (*params, limit)
+        )
+        return [
+            Suppressed(Alert.from_json(json.loads(row["alert"])), row["reason"], row["silence_id"], _time(row["at"]))
+            for row in rows
+        ]
+
+    def suppressed_count(self, silence_id: str) -> int:
+        return int(self.db.connection.execute(
+            "SELECT count(*) FROM suppressed_alerts WHERE silence_id = ?", (silence_id,)
+        ).fetchone()[0])
+
+    @staticmethod
+    def _from_row(row: sqlite3.Row) -> Silence:
+        return Silence(
+            id=row["id"],
+            matchers=tuple(Matcher.parse(text) for text in json.loads(row["matchers"])),
+            starts_at=_time(row["starts_at"]),
+            ends_at=_time(row["ends_at"]),
+            comment=row["comment"],
+            created_at=_time(row["created_at"]),
+        )

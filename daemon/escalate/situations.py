@@ -1,0 +1,285 @@
+"""Situations: matches grouped by a key (place:Idlib, actor:Turkey, rule:..., tag:...) and the level each reaches.
+
+Each story contributes one signal per tag to each situation it touches, so four outlets reporting one shootdown
+count once. A situation's level is the highest level any of its escalation rules gives it now: counts and
+combinations hold while their signals are inside the window; ladders follow a score that halves every half-life.
+An `escalation` alert fires when the level rises (and, if configured, falls), never twice for one level within the
+repeat interval, and names the rules and the signals, with their items, that raised it.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from daemon.alerts import Alert, AlertItem
+from daemon.config.escalation import EscalationConfig
+from daemon.escalate.rules import (
+    LEVEL_SEVERITY,
+    Combination,
+    Count,
+    EscalationRule,
+    EscalationRuleSet,
+    Ladder,
+    level_name,
+    level_rank,
+)
+from daemon.escalate.throttle import Throttle
+from daemon.items import Item
+from daemon.matching.model import Match
+from daemon.store import Database
+from daemon.units import format_duration
+
+EXPLAINED_SIGNALS = 10
+"""Signals listed per rule in an alert: enough to see the pattern, not a dump of the window."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    tag: str
+    story_id: str
+    rule: str
+    at: datetime
+    item: AlertItem
+
+    def to_json(self) -> dict[str, object]:
+        return {"tag": self.tag, "story_id": self.story_id, "rule": self.rule,
+                "at": self.at.isoformat().replace("+00:00", "Z"), "item": self.item.to_json()}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One escalation rule's verdict on a situation: the level it gives and the signals behind it."""
+
+    rule: EscalationRule
+    rank: int
+    reason: str
+    signals: tuple[Signal, ...]
+
+
+def situation_keys(match: Match, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(group kind, situation name) for each situation a match touches."""
+    values = {"place": match.places, "actor": match.actors, "rule": (match.rule,), "tag": match.tags}
+    return [(kind, f"{kind}:{value}") for kind in kinds for value in dict.fromkeys(values[kind])]
+
+
+class Situations:
+    def __init__(self, db: Database, config: EscalationConfig, rules: EscalationRuleSet, throttle: Throttle) -> None:
+        self.db = db
+        self.config = config
+        self.rules = rules
+        self.throttle = throttle
+
+    def observe(self, story_id: str, item: Item, match: Match, now: datetime) -> list[Alert]:
+        """Record the match's signals; alert for each situation whose level rose."""
+        stamp = int(now.timestamp())
+        alerts = []
+        for kind, situation in situation_keys(match, self.rules.group_kinds):
+            added = 0
+            for tag in match.tags:
+                inserted = self.db.connection.execute(
+                    "INSERT OR IGNORE INTO situation_signals "
+                    "(situation, tag, story_id, rule, at, item_title, item_link, item_feed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
+                ).rowcount
+                if inserted:
+                    added += 1
+                    self._score(situation, kind, tag, now)
+            if added:
+                alert = self._reassess(kind, situation, now, rising_only=True)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
+
+    def review(self, now: datetime) -> list[Alert]:
+        """Let time act: levels fall as signals leave their windows and scores decay."""
+        rows = self.db.connection.execute(
+            "SELECT situation FROM situations WHERE level > 0 ORDER BY situation"
+        ).fetchall()
+        alerts = []
+        for (situation,) in rows:
+            kind = situation.partition(":")[0]
+            alert = self._reassess(kind, situation, now, rising_only=False)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def prune(self, now: datetime) -> None:
+        """Forget signals no rule can count any more (ladders keep their own decayed score)."""
+        horizon = int((now - self.rules.longest_window).timestamp())
+        self.db.connection.execute("DELETE FROM situation_signals WHERE at < ?", (horizon,))
+
+    def level(self, situation: str) -> str | None:
+        row = self.db.connection.execute(
+            "SELECT level FROM situations WHERE situation = ?", (situation,)
+        ).fetchone()
+        return level_name(row[0]) if row else None
+
+    def _score(self, situation: str, kind: str, tag: str, now: datetime) -> None:
+        stamp = int(now.timestamp())
+        for rule in self.rules.grouped_by(kind):
+            if not isinstance(rule.condition, Ladder) or tag not in rule.condition.weights:
+                continue
+            current = self._decayed_score(rule, situation, now)
+            self.db.connection.execute(
+                "INSERT INTO situation_scores (rule, situation, score, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (rule, situation) DO UPDATE SET score = excluded.score, at = excluded.at",
+                (rule.id, situation, current + rule.condition.weights[tag], stamp),
+            )
+
+    def _decayed_score(self, rule: EscalationRule, situation: str, now: datetime) -> float:
+        assert isinstance(rule.condition, Ladder)
+        row = self.db.connection.execute(
+            "SELECT score, at FROM situation_scores WHERE rule = ? AND situation = ?", (rule.id, situation)
+        ).fetchone()
+        if row is None:
+            return 0.0
+        elapsed = max(0.0, now.timestamp() - row["at"])
+        return float(row["score"]) * math.pow(0.5, elapsed / rule.condition.half_life.total_seconds())
+
+    def _reassess(self, kind: str, situation: str, now: datetime, *, rising_only: bool) -> Alert | None:
+        findings = [self._assess(rule, situation, now) for rule in self.rules.grouped_by(kind)]
+        rank = max((finding.rank for finding in findings), default=0)
+        row = self.db.connection.execute(
+            "SELECT level FROM situations WHERE situation = ?", (situation,)
+        ).fetchone()
+        previous = row[0] if row else 0
+        if rank == previous or (rising_only and rank < previous):
+            return None
+        self.db.connection.execute(
+            "INSERT INTO situations (situation, level, changed_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (situation) DO UPDATE SET level = excluded.level, changed_at = excluded.changed_at",
+            (situation, rank, int(now.timestamp())),
+        )
+        if rank > previous and rank < level_rank(self.config.min_alert_level):
+            return None
+        if rank < previous and not self.config.alert_on_fall:
+            return None
+        level = level_name(rank) or "none"
+        if not self.throttle.allow(f"situation:{situation}", level, now, self.config.repeat_interval):
+            return None
+        return self._alert(kind, situation, previous, rank, [f for f in findings if f.rank], now)
+
+    def _assess(self, rule: EscalationRule, situation: str, now: datetime) -> Finding:
+        condition = rule.condition
+        if isinstance(condition, Ladder):
+            score = self._decayed_score(rule, situation, now)
+            signals = self._signals(situation, now - 4 * condition.half_life, tags=tuple(condition.weights))
+            reason = f"score {score:.1f} (half-life {format_duration(condition.half_life)})"
+            return Finding(rule, condition.level(score), reason, signals)
+        since = now - rule.window
+        if isinstance(condition, Count):
+            where, params = _filter(situation, since, (condition.tag,) if condition.tag else None, condition.rule)
+            stories = self.db.connection.execute(
+                f"SELECT count(DISTINCT story_id) FROM situation_signals WHERE {where}", params
+            ).fetchone()[0]
+            what = condition.tag or condition.rule
+            return Finding(rule, rule.level if stories >= condition.at_least else 0,
+                           f"{stories} {what} stories within {_window(rule)}",
+                           self._signals(situation, since, tags=(condition.tag,) if condition.tag else None,
+                                         rule=condition.rule))
+        return self._combination(rule, condition, situation, since)
+
+    def _combination(self, rule: EscalationRule, condition: Combination, situation: str,
+                     since: datetime) -> Finding:
+        chosen: list[Signal] = []
+        after = since
+        for tag in condition.tags:
+            found = self._first_signal(situation, after, tag)
+            if found is None:
+                return Finding(rule, 0, f"no {tag} within {_window(rule)}", ())
+            chosen.append(found)
+            if condition.ordered:
+                after = found.at
+        joiner = " then " if condition.ordered else " and "
+        return Finding(rule, rule.level, f"{joiner.join(condition.tags)} within {_window(rule)}", tuple(chosen))
+
+    def _signals(self, situation: str, since: datetime, *, tags: tuple[str, ...] | None = None,
+                 rule: str | None = None) -> tuple[Signal, ...]:
+        """The newest signals that explain a finding, oldest first."""
+        where, params = _filter(situation, since, tags, rule)
+        rows = self.db.connection.execute(
+            f"SELECT * FROM situation_signals WHERE {where} ORDER BY at DESC, story_id, tag LIMIT ?",
+            (*params, EXPLAINED_SIGNALS),
+        ).fetchall()
+        return tuple(_signal(row) for row in reversed(rows))
+
+    def _first_signal(self, situation: str, since: datetime, tag: str) -> Signal | None:
+        where, params = _filter(situation, since, (tag,), None)
+        row = self.db.connection.execute(
+            f"SELECT * FROM situation_signals WHERE {where} ORDER BY at, story_id LIMIT 1", params
+        ).fetchone()
+        return _signal(row) if row else None
+
+    def _alert(self, kind: str, situation: str, previous: int, rank: int, findings: list[Finding],
+               now: datetime) -> Alert:
+        level = level_name(rank) or "none"
+        before = level_name(previous) or "none"
+        subject = situation.partition(":")[2]
+        verb = "rose" if rank > previous else "fell"
+        top = max(findings, key=lambda finding: finding.rank, default=None)
+        lines = [f"{subject}: level {verb} from {before} to {level}."]
+        items: dict[str, AlertItem] = {}
+        tags: dict[str, None] = {}
+        for finding in findings:
+            lines.append(f"{finding.rule.title} ({finding.rule.id}): {finding.reason}.")
+            for signal in finding.signals[-EXPLAINED_SIGNALS:]:
+                lines.append(f"  - {signal.tag}: {signal.item.title} ({signal.item.feed})")
+                items.setdefault(signal.item.link, signal.item)
+                tags[signal.tag] = None
+        severity = LEVEL_SEVERITY[level] if rank else LEVEL_SEVERITY["watch"]
+        return Alert(
+            id=Alert.make_id("escalation", situation, level, str(int(now.timestamp()))),
+            kind="escalation",
+            severity=severity,
+            title=_title(subject, level, rising=rank > previous),
+            summary="\n".join(lines),
+            created=now,
+            rule=top.rule.id if top else None,
+            tags=tuple(tags),
+            places=(subject,) if kind == "place" else (),
+            actors=(subject,) if kind == "actor" else (),
+            items=tuple(items.values())[:EXPLAINED_SIGNALS],
+            situation=situation,
+            extra={
+                "level": level,
+                "previous_level": before,
+                "findings": [
+                    {"rule": f.rule.id, "level": level_name(f.rank), "reason": f.reason,
+                     "signals": [s.to_json() for s in f.signals[-EXPLAINED_SIGNALS:]]}
+                    for f in findings
+                ],
+            },
+        )
+
+
+def _signal(row: sqlite3.Row) -> Signal:
+    return Signal(row["tag"], row["story_id"], row["rule"], datetime.fromtimestamp(row["at"], UTC),
+                  AlertItem(row["item_title"], row["item_link"], row["item_feed"], None))
+
+
+def _filter(
+    situation: str, since: datetime, tags: tuple[str, ...] | None, rule: str | None
+) -> tuple[str, tuple[object, ...]]:
+    where = "situation = ? AND at >= ?"
+    params: list[object] = [situation, int(since.timestamp())]
+    if tags is not None:
+        where += f" AND tag IN ({', '.join('?' * len(tags))})"
+        params.extend(tags)
+    if rule is not None:
+        where += " AND rule = ?"
+        params.append(rule)
+    return where, tuple(params)
+
+
+def _title(subject: str, level: str, *, rising: bool) -> str:
+    if rising:
+        return f"{subject}: escalation level {level}"
+    return f"{subject}: de-escalated to {level}" if level != "none" else f"{subject}: escalation over"
+
+
+def _window(rule: EscalationRule) -> str:
+    return format_duration(rule.window)

@@ -1,0 +1,32 @@
+"""Re-alert intervals: per scope (a rule, a situation) and key (a place, a level), at most one alert per interval."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from daemon.store import Database
+
+
+class Throttle:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def allow(self, scope: str, key: str, now: datetime, interval: timedelta) -> bool:
+        """True (and remembered as the last alert) when nothing under scope+key alerted within `interval`."""
+        stamp = int(now.timestamp())
+        row = self.db.connection.execute(
+            "SELECT last_at FROM throttle WHERE scope = ? AND key = ?", (scope, key)
+        ).fetchone()
+        if row is not None and stamp - row[0] < interval.total_seconds():
+            return False
+        self.db.connection.execute(
+            "INSERT INTO throttle (scope, key, last_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (scope, key) DO UPDATE SET last_at = excluded.last_at",
+            (scope, key, stamp),
+        )
+        return True
+
+    def prune(self, before: datetime) -> int:
+        return self.db.connection.execute(
+            "DELETE FROM throttle WHERE last_at < ?", (int(before.timestamp()),)
+        ).rowcount

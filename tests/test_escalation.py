@@ -1,0 +1,142 @@
+"""Situations: counts, combinations and ladders raise a place's level; escalation alerts explain themselves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from daemon.alerts import Alert
+from daemon.clock import SimulatedClock
+from daemon.escalate import Escalation
+from daemon.matching.model import Match
+from daemon.store import Database, open_database
+from tests.scenario.helpers import T0, default_rules, escalation, item, match
+
+
+def feed(stage: Escalation, db: Database, title: str, *matches: Match, outlet: str = "outlet-a") -> list[Alert]:
+    with db.transaction():
+        return stage.on_item(item(title, feed=outlet), list(matches))
+
+
+def shootdown() -> Match:
+    return match("shootdown-aircraft", "shootdown", places=("Idlib",), actors=("Turkey",))
+
+
+def test_second_shootdown_in_one_place_within_7_days_raises_the_level_to_high(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules())
+    first = feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
+    assert [a.kind for a in first] == ["match"]
+    clock.advance(timedelta(days=4))
+    second = feed(stage, db, "Second Syrian helicopter downed near Nairab in Idlib", shootdown())
+    assert [a.kind for a in second] == ["match", "escalation"]
+    raised = second[1]
+    assert raised.situation == "place:Idlib"
+    assert raised.extra["level"] == "high" and raised.extra["previous_level"] == "watch"
+    assert raised.rule == "repeated-shootdown"
+    assert raised.severity.value == "high"
+    assert "2 shootdown stories within 7d" in raised.summary
+    assert [i.title for i in raised.items] == [
+        "Rebels shoot down Syrian helicopter over Idlib", "Second Syrian helicopter downed near Nairab in Idlib"
+    ]
+    finding = next(f for f in raised.extra["findings"] if f["rule"] == "repeated-shootdown")
+    assert [s["tag"] for s in finding["signals"]] == ["shootdown", "shootdown"]
+
+
+def test_shootdowns_more_than_7_days_apart_do_not_count_together(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules())
+    feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
+    clock.advance(timedelta(days=8))
+    assert [a.kind for a in feed(stage, db, "Another helicopter downed in Idlib", shootdown())] == ["match"]
+
+
+def test_buildup_then_deadline_raises_the_level(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules())
+    feed(stage, db, "Turkey sends 7000 troops into Idlib", match("buildup-troops", "buildup", places=("Idlib",)))
+    clock.advance(timedelta(days=2))
+    alerts = feed(stage, db, "Erdogan gives Damascus until end of month to pull back in Idlib",
+                  match("ultimatum", "deadline", places=("Idlib",), deadline=T0 + timedelta(days=12)))
+    assert [a.kind for a in alerts] == ["match", "escalation"]
+    assert alerts[1].extra["level"] == "elevated"
+    assert alerts[1].rule == "buildup-and-deadline"
+
+
+def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules(), repeat_interval=timedelta(days=3))
+    feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
+    clock.advance(timedelta(hours=6))
+    assert [a.kind for a in feed(stage, db, "Drone shot down above Saraqeb, Idlib", shootdown())] == [
+        "match", "escalation"]
+    clock.advance(timedelta(days=8))
+    with db.transaction():
+        assert stage.due() == []  # the level falls back quietly (alert_on_fall is off)
+    feed(stage, db, "Jet downed over Idlib countryside", shootdown())
+    clock.advance(timedelta(hours=6))
+    again = feed(stage, db, "Helicopter crew killed as rebels hit aircraft over Idlib", shootdown())
+    assert [a.kind for a in again] == ["match", "escalation"], "8 days later the same level alerts again"
+
+
+def test_falls_are_alerted_when_configured(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules(), alert_on_fall=True)
+    feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
+    feed(stage, db, "Drone shot down above Saraqeb, Idlib", shootdown())
+    clock.advance(timedelta(days=8))
+    with db.transaction():
+        fallen = stage.due()
+    assert [(a.kind, a.extra["previous_level"], a.extra["level"]) for a in fallen] == [
+        ("escalation", "high", "none")]
+    assert fallen[0].title == "Idlib: escalation over"
+
+
+def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules())
+    tags = ("strike", "casualties", "displacement", "territorial", "buildup")
+    alerts = []
+    for number, tag in enumerate(tags):
+        clock.advance(timedelta(hours=3))
+        alerts += feed(stage, db, f"Report {number} {tag} in Aleppo", match(f"{tag}-rule", tag, places=("Aleppo",)))
+    escalations = [a for a in alerts if a.kind == "escalation"]
+    assert [a.extra["level"] for a in escalations] == ["elevated"]
+    assert escalations[0].rule == "place-ladder"
+    assert stage.situations.level("place:Aleppo") == "elevated"
+    clock.advance(timedelta(days=9))
+    with db.transaction():
+        stage.due()
+    assert stage.situations.level("place:Aleppo") is None
+
+
+def test_a_story_counts_once_however_many_outlets_report_it(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, default_rules())
+    alerts = []
+    for outlet in ("a", "b", "c", "d"):
+        clock.advance(timedelta(minutes=30))
+        alerts += feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown(), outlet=outlet)
+    assert [a.kind for a in alerts] == ["match"]
+
+
+def test_a_rule_realerts_for_a_place_only_after_its_interval(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, realert_per_rule={"airstrike": timedelta(hours=6)})
+    strike = match("airstrike", "strike", places=("Idlib",))
+    assert len(feed(stage, db, "Airstrikes pound Idlib villages", strike)) == 1
+    clock.advance(timedelta(hours=2))
+    assert feed(stage, db, "Market in Sarmin bombed by jets overnight", strike) == []
+    clock.advance(timedelta(hours=5))
+    assert len(feed(stage, db, "Shelling hits hospital near Ariha", strike)) == 1
+    held = stage.silences.suppressed()
+    assert [(s.reason, s.alert.title) for s in held] == [("throttled", "Airstrike: Market in Sarmin bombed by "
+                                                          "jets overnight")]
