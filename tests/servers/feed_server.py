@@ -3,6 +3,7 @@
 Routes:
   /feed/<name>        a mutable RSS feed (tests add items); ETag + Last-Modified, answers 304 to either validator
   /lastmod/<name>     the same feed with Last-Modified only
+  /plain/<name>       the same feed without any validator (only the body hash can tell it is unchanged)
   /gzip/<name>        the same feed, gzip-encoded
   /redirect/<name>    302 to /feed/<name>
   /status/<code>      that status; /status/429 and /status/503 send Retry-After: 120
@@ -170,7 +171,8 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def feed(self, name: str, *, etag: bool = True, encoding: str | None = None) -> None:
+        def feed(self, name: str, *, etag: bool = True, last_modified: bool = True, encoding: str | None = None,
+                 ) -> None:
             feed = server.feeds.get(name)
             if feed is None:
                 self.send_body(404, b"no such feed", "text/plain")
@@ -179,10 +181,12 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 body = feed.render()
                 modified = formatdate(feed.modified, usegmt=True)
             tag = '"' + hashlib.sha1(body).hexdigest() + '"'
-            headers = {"Last-Modified": modified}
+            headers = {"Last-Modified": modified} if last_modified else {}
             if etag:
                 headers["ETag"] = tag
-            if (etag and self.headers.get("If-None-Match") == tag) or self.headers.get("If-Modified-Since") == modified:
+            if (etag and self.headers.get("If-None-Match") == tag) or (
+                last_modified and self.headers.get("If-Modified-Since") == modified
+            ):
                 self.send_response(304)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -240,6 +244,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     ROUTES = {
         "/feed/": lambda h, rest: h.feed(rest),
         "/lastmod/": lambda h, rest: h.feed(rest, etag=False),
+        "/plain/": lambda h, rest: h.feed(rest, etag=False, last_modified=False),
         "/gzip/": lambda h, rest: h.feed(rest, encoding="gzip"),
         "/redirect/": lambda h, rest: h.redirect(f"/feed/{rest}"),
         "/status/": lambda h, rest: h.status(rest),
