@@ -39,7 +39,7 @@ class _Handler:
         refusal = self.server._next_refusal()
         if refusal:
             return refusal
-        login = session.auth_data.login.decode() if session.auth_data else None
+        login = session.auth_data if session.authenticated else None
         with self.server._lock:
             self.server.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login))
         return "250 OK"
@@ -56,7 +56,7 @@ class SmtpServer:
         if users is not None:
             def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
                 ok = isinstance(data, LoginPassword) and users.get(data.login.decode()) == data.password.decode()
-                return AuthResult(success=ok, handled=False)
+                return AuthResult(success=ok, handled=False, auth_data=data.login.decode() if ok else None)
 
             options.update(authenticator=authenticate, auth_require_tls=tls_context is not None and not implicit_tls)
         if tls_context is not None and implicit_tls:
