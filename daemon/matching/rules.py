@@ -1,24 +1,91 @@
-"""A loaded, compiled rule set. (Placeholder until the rule engine lands: matches nothing.)"""
+"""A loaded, compiled rule set: `load_rules(paths)` validates and compiles, `RuleSet.match(item)` matches."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from daemon.items import Item
-from daemon.matching.model import Match
+from daemon.matching.conditions import ItemContext
+from daemon.matching.gazetteer import Gazetteer, GazetteerEntry
+from daemon.matching.load import LoadedRules, Rule, load
+from daemon.matching.model import Evidence, Match
+from daemon.matching.prefilter import Prefilter
 
 
 class RuleSet:
-    def __init__(self, sources: Sequence[Path] = ()) -> None:
-        self.sources = tuple(sources)
+    def __init__(self, loaded: LoadedRules | None = None) -> None:
+        loaded = loaded or LoadedRules((), {}, Gazetteer(), ())
+        self.rules = loaded.rules
+        self.sources = loaded.files
+        self.gazetteer = loaded.gazetteer
+        self._rules_by_pattern: dict[str, list[int]] = defaultdict(list)
+        self._always: list[int] = []
+        for index, rule in enumerate(self.rules):
+            if rule.condition.anchored():
+                for pattern in set(rule.condition.patterns()):
+                    self._rules_by_pattern[pattern].append(index)
+            else:
+                self._always.append(index)
+        entry_patterns = [entry.pattern for entry in self.gazetteer.entries]
+        self.prefilter = Prefilter([*self._rules_by_pattern, *entry_patterns])
 
     def __len__(self) -> int:
-        return 0
+        return len(self.rules)
 
-    def match(self, item: Item) -> list[Match]:
-        return []
+    def candidates(self, hits: frozenset[str]) -> list[Rule]:
+        indexes = set(self._always)
+        for pattern in hits:
+            indexes.update(self._rules_by_pattern.get(pattern, ()))
+        return [self.rules[index] for index in sorted(indexes)]
+
+    def match(self, item: Item, now: datetime | None = None) -> list[Match]:
+        """Every rule that fires on `item`, in rule-file order. Deadlines resolve against the item's publication
+        time, else `now`, else the current time."""
+        hits = self.prefilter.hits(f"{item.title}\n{item.summary}")
+        candidates = [rule for rule in self.candidates(hits) if rule.in_scope(item)]
+        if not candidates:
+            return []
+        reference = item.published or now or item.fetched_at or datetime.now(UTC)
+        context = ItemContext(item, hits, reference)
+        matches = []
+        places: tuple[str, ...] | None = None
+        actors: tuple[str, ...] = ()
+        for rule in candidates:
+            found = rule.condition.evaluate(context)
+            if found is None:
+                continue
+            if places is None:
+                places = self._mentioned(context, "place")
+                actors = self._mentioned(context, "actor")
+            matches.append(Match(
+                rule=rule.id, title=rule.title, severity=rule.severity, tags=rule.tags,
+                evidence=tuple(sorted(set(found.evidence), key=_reading_order)),
+                quantities=tuple(dict.fromkeys(found.quantities)),
+                deadline=found.deadlines[0] if found.deadlines else None, places=places, actors=actors,
+                description=rule.description,
+            ))
+        return matches
+
+    def _mentioned(self, context: ItemContext, kind: str) -> tuple[str, ...]:
+        """Names of the gazetteer entries of `kind` mentioned in the item, in order of first mention."""
+        mentions: list[tuple[int, int, GazetteerEntry]] = []
+        for entry in self.gazetteer.entries:
+            if entry.kind != kind:
+                continue
+            spans = context.spans(entry.pattern)
+            if spans:
+                first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
+                mentions.append((0 if first[0].field == "title" else 1, first[1], entry))
+        return tuple(dict.fromkeys(entry.name for _, _, entry in sorted(mentions, key=lambda m: m[:2])))
+
+
+def _reading_order(evidence: Evidence) -> tuple[bool, int, int]:
+    return evidence.field != "title", evidence.start, evidence.end
 
 
 def load_rules(paths: Sequence[Path]) -> RuleSet:
-    return RuleSet(paths)
+    """Load, validate and compile every rule file under `paths`; raise RuleError listing every problem."""
+    return RuleSet(load(paths))

@@ -1,0 +1,248 @@
+"""The condition tree of a rule and its evaluation against one item.
+
+Each node says which prefilter patterns it needs (`patterns`), whether it can only be true when one of them hit
+(`anchored`), and evaluates to the evidence it found, or None when it is false. `any` keeps the evidence of every
+true branch (an analyst wants to see all of it), `all` stops at the first false branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from daemon.items import Item
+from daemon.matching.deadlines import DeadlinePhrase, find_deadlines
+from daemon.matching.gazetteer import GazetteerEntry
+from daemon.matching.model import Deadline, Evidence, Quantity
+from daemon.matching.numbers import NumberPhrase, find_numbers
+from daemon.matching.quantities import COMPARISONS, FoundQuantity, UnitFamily, extract
+from daemon.matching.terms import bounded, find_all, term_body
+from daemon.matching.text import FieldText
+
+# Words without which no deadline phrase can be present; the prefilter needs something to look for.
+DEADLINE_CUE = bounded("by|before|until|till|within|deadline|ultimatum|no later than|ahead of")
+
+
+@dataclass(slots=True)
+class Hits:
+    evidence: list[Evidence] = field(default_factory=list)
+    quantities: list[Quantity] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
+
+    def extend(self, other: Hits) -> None:
+        self.evidence.extend(other.evidence)
+        self.quantities.extend(other.quantities)
+        self.deadlines.extend(other.deadlines)
+
+
+class ItemContext:
+    """One item being matched: which prefilter patterns hit, and positions found so far (computed once)."""
+
+    def __init__(self, item: Item, hit_patterns: frozenset[str], reference_time: datetime) -> None:
+        self.item = item
+        self.hit_patterns = hit_patterns
+        self.reference_time = reference_time
+        self.fields = (FieldText("title", item.title), FieldText("summary", item.summary))
+        self._spans: dict[str, list[tuple[FieldText, int, int]]] = {}
+        self._quantities: dict[str, list[FoundQuantity]] = {}
+
+    def spans(self, pattern: str) -> list[tuple[FieldText, int, int]]:
+        if pattern not in self.hit_patterns:
+            return []
+        cached = self._spans.get(pattern)
+        if cached is None:
+            cached = [(text, start, end) for text in self.fields for start, end in find_all(pattern, text.text)]
+            self._spans[pattern] = cached
+        return cached
+
+    @cached_property
+    def numbers(self) -> tuple[list[NumberPhrase], ...]:
+        return tuple(find_numbers(text.text) for text in self.fields)
+
+    def quantities(self, family: UnitFamily) -> list[FoundQuantity]:
+        cached = self._quantities.get(family.name)
+        if cached is None:
+            cached = [
+                found for text, numbers in zip(self.fields, self.numbers, strict=True)
+                for found in extract(family, text, numbers)
+            ]
+            self._quantities[family.name] = cached
+        return cached
+
+    @cached_property
+    def deadlines(self) -> list[tuple[FieldText, DeadlinePhrase]]:
+        return [(text, phrase) for text in self.fields for phrase in find_deadlines(text.text, self.reference_time)]
+
+
+def _evidence(text: FieldText, start: int, end: int) -> Evidence:
+    return Evidence(field=text.field, start=start, end=end, text=text.text[start:end])
+
+
+class Condition:
+    def anchored(self) -> bool:
+        """True when the condition can only hold if one of its patterns hit the prefilter."""
+        return True
+
+    def patterns(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        raise NotImplementedError
+
+
+class Terms(Condition):
+    """Any of these terms."""
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        self.terms = terms
+        self.term_patterns = tuple(bounded(term_body(term)) for term in terms)
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.term_patterns
+
+    def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
+        return [span for pattern in self.term_patterns for span in context.spans(pattern)]
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        # The first occurrence of each term is evidence enough; repeating every "troops" only buries the rest.
+        firsts = [found[0] for pattern in self.term_patterns if (found := context.spans(pattern))]
+        return Hits(evidence=[_evidence(*span) for span in firsts]) if firsts else None
+
+
+class Regex(Condition):
+    """An RE2 regular expression (the escape hatch); evidence is the whole match."""
+
+    def __init__(self, regexes: tuple[str, ...]) -> None:
+        self.regex_patterns = tuple(f"({regex})" for regex in regexes)
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.regex_patterns
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        spans = [span for pattern in self.regex_patterns for span in context.spans(pattern)]
+        return Hits(evidence=[_evidence(*span) for span in spans]) if spans else None
+
+
+class Near(Condition):
+    """A term of `a` within `words` words of a term of `b` (either order), or in the same sentence."""
+
+    def __init__(self, a: Terms, b: Terms, words: int | None) -> None:
+        self.a = a
+        self.b = b
+        self.words = words
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.a.patterns()
+        yield from self.b.patterns()
+
+    def _close(self, text: FieldText, first: tuple[int, int], second: tuple[int, int]) -> bool:
+        if self.words is None:
+            return text.sentence_of(first[0]) == text.sentence_of(second[0])
+        left, right = sorted((first, second))
+        return text.words_between(left[1], right[0]) <= self.words
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        hits: dict[tuple[str, int, int], Evidence] = {}
+        b_spans = self.b.spans(context)
+        for text, a_start, a_end in self.a.spans(context):
+            for other, b_start, b_end in b_spans:
+                if other is text and (a_start, a_end) != (b_start, b_end) and \
+                        self._close(text, (a_start, a_end), (b_start, b_end)):
+                    for start, end in ((a_start, a_end), (b_start, b_end)):
+                        hits[(text.field, start, end)] = _evidence(text, start, end)
+        return Hits(evidence=sorted(hits.values(), key=lambda e: (e.field != "title", e.start))) if hits else None
+
+
+class QuantityCondition(Condition):
+    """A quantity of a unit family compared with a threshold: `troops >= 1000`."""
+
+    def __init__(self, family: UnitFamily, comparison: str, threshold: float) -> None:
+        self.family = family
+        self.compare = COMPARISONS[comparison]
+        self.threshold = threshold
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.family.patterns
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        found = [q for q in context.quantities(self.family) if self.compare(q.quantity.value, self.threshold)]
+        if not found:
+            return None
+        return Hits(evidence=[q.evidence for q in found], quantities=[q.quantity for q in found])
+
+
+class DeadlineCondition(Condition):
+    """A deadline phrase that resolves to a time (`by the end of the month`, `within 48 hours`, ...)."""
+
+    def patterns(self) -> Iterator[str]:
+        yield DEADLINE_CUE
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        if not context.deadlines:
+            return None
+        return Hits(
+            evidence=[_evidence(text, phrase.start, phrase.end) for text, phrase in context.deadlines],
+            deadlines=[Deadline(at=phrase.at, text=phrase.text) for _, phrase in context.deadlines],
+        )
+
+
+class Watchlist(Condition):
+    """One of the places (or actors) of a gazetteer watchlist is mentioned."""
+
+    def __init__(self, entries: tuple[GazetteerEntry, ...]) -> None:
+        self.entries = entries
+
+    def patterns(self) -> Iterator[str]:
+        for entry in self.entries:
+            yield entry.pattern
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        spans = [span for entry in self.entries for span in context.spans(entry.pattern)]
+        return Hits(evidence=[_evidence(*span) for span in spans]) if spans else None
+
+
+class Group(Condition):
+    def __init__(self, children: tuple[Condition, ...]) -> None:
+        self.children = children
+
+    def patterns(self) -> Iterator[str]:
+        for child in self.children:
+            yield from child.patterns()
+
+
+class All(Group):
+    def anchored(self) -> bool:
+        return any(child.anchored() for child in self.children)
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        hits = Hits()
+        for child in self.children:
+            found = child.evaluate(context)
+            if found is None:
+                return None
+            hits.extend(found)
+        return hits
+
+
+class Any(Group):
+    def anchored(self) -> bool:
+        return all(child.anchored() for child in self.children)
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        hits: Hits | None = None
+        for child in self.children:
+            found = child.evaluate(context)
+            if found is not None:
+                hits = hits or Hits()
+                hits.extend(found)
+        return hits
+
+
+class NoneOf(Group):
+    def anchored(self) -> bool:
+        return False
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        return None if any(child.evaluate(context) is not None for child in self.children) else Hits()

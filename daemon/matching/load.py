@@ -1,0 +1,525 @@
+"""Rule files (TOML) -> validated rule objects, with every problem reported at once with file, line and rule id.
+
+Top-level tables a rule directory may hold: `[[rule]]`, `[[unit]]` (unit families for quantities), `[[place]]`
+and `[[actor]]` (the gazetteer). `[[escalation]]` belongs to the escalation stage, which validates it; it is skipped
+here. Unit families and gazetteer entries are shared by all files of the load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import re2
+
+from daemon.errors import RuleError
+from daemon.items import Item
+from daemon.matching import conditions as c
+from daemon.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
+from daemon.matching.quantities import UnitFamily
+from daemon.matching.terms import RE2_OPTIONS, term_problem
+from daemon.severity import Severity
+
+TABLE_ARRAYS = ("rule", "unit", "place", "actor")
+TOP_LEVEL_KEYS = (*TABLE_ARRAYS, "terms")
+FOREIGN_TOP_LEVEL_KEYS = ("escalation",)
+META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled")
+CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors")
+NEAR_KEYS = ("a", "b", "within")
+UNIT_KEYS = ("name", "after", "before", "near", "gap", "window")
+ENTRY_KEYS = ("name", "aliases", "lists")
+DEFAULT_NEAR_WORDS = 10
+_QUANTITY = re.compile(r"^\s*(?P<unit>[\w-]+)\s*(?P<op>>=|<=|==|>|<)\s*(?P<value>\d[\d,_]*(?:\.\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    description: str
+    severity: Severity
+    tags: tuple[str, ...]
+    feeds: tuple[str, ...]
+    languages: tuple[str, ...]
+    condition: c.All
+    source: str
+    """Where it was defined, `rules/shootdown.toml:14`, for log lines and reports."""
+
+    def in_scope(self, item: Item) -> bool:
+        if self.feeds:
+            names = {item.feed.lower()} | {f"tag:{tag.lower()}" for tag in item.feed_tags}
+            if not names.intersection(self.feeds):
+                return False
+        if self.languages and item.language:
+            # An item without a declared language passes: most feeds do not declare one.
+            language = item.language.lower()
+            return any(language == wanted or language.startswith(f"{wanted}-") for wanted in self.languages)
+        return True
+
+
+@dataclass(frozen=True)
+class LoadedRules:
+    rules: tuple[Rule, ...]
+    units: dict[str, UnitFamily]
+    gazetteer: Gazetteer
+    files: tuple[Path, ...]
+
+
+def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    files: list[Path] = []
+    problems: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.toml")))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{_shown(path)}: rule path does not exist")
+    return files, problems
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _did_you_mean(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
+
+
+class _File:
+    """One parsed rule file and a way to find the line of a key in its text (tomllib gives no positions)."""
+
+    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
+        self.path = path
+        self.name = _shown(path)
+        self.lines = text.splitlines()
+        self.data = data
+        self.headers = {kind: self._headers(kind) for kind in TABLE_ARRAYS}
+
+    def _headers(self, kind: str) -> list[int]:
+        header = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
+        return [number for number, line in enumerate(self.lines, start=1) if header.match(line)]
+
+    def top_line(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*(?:\[\[?\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
+        return next((number for number, line in enumerate(self.lines, start=1) if pattern.match(line)), None)
+
+    def line(self, kind: str, index: int, key: str | None = None) -> int | None:
+        headers = self.headers[kind]
+        if index >= len(headers):
+            return None
+        first = headers[index]
+        following = [h for kind_headers in self.headers.values() for h in kind_headers if h > first]
+        last = min(following, default=len(self.lines) + 1)
+        if key is None:
+            return first
+        exact = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        table = re.compile(rf"^\s*\[\[?\s*{kind}\.{re.escape(key)}\b")
+        anywhere = re.compile(rf"(?<![\w-]){re.escape(key)}\s*=")
+        for pattern in (exact, table, anywhere):
+            for number in range(first, last):
+                if pattern.search(self.lines[number - 1]):
+                    return number
+        return first
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, where: _File, line: int | None, subject: str, message: str) -> None:
+        location = f"{where.name}:{line}" if line else where.name
+        self.messages.append(f"{location}: {subject}{': ' if subject else ''}{message}")
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """A string or a list of strings as a tuple; None when it is neither."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return None
+
+
+class _RuleBuilder:
+    """Builds one rule's condition tree, reporting problems against the rule's file and line."""
+
+    def __init__(self, source: _File, index: int, rule_id: str, problems: _Problems, loaded: _Shared) -> None:
+        self.source = source
+        self.index = index
+        self.subject = f'rule "{rule_id}"'
+        self.problems = problems
+        self.shared = loaded
+        self.top_key = ""
+
+    def problem(self, message: str, key: str | None = None) -> None:
+        line = self.source.line("rule", self.index, key or self.top_key or None)
+        self.problems.add(self.source, line, self.subject, message)
+
+    def table(self, table: dict[str, Any], path: str, top: bool = False) -> c.Condition | None:
+        children: list[c.Condition] = []
+        failed = False
+        for key, value in table.items():
+            if top:
+                if key in META_KEYS:
+                    continue
+                self.top_key = key
+            if key not in CONDITION_KEYS:
+                known = (*META_KEYS, *CONDITION_KEYS) if top else CONDITION_KEYS
+                self.problem(f'unknown key "{path}{key}"{_did_you_mean(key, known)}', key)
+                failed = True
+                continue
+            child = self.key(key, value, f"{path}{key}")
+            if child is None:
+                failed = True
+            else:
+                children.append(child)
+        if failed:
+            return None
+        if not children:
+            if not top:
+                self.problem(f"{path.rstrip('.') or 'condition'}: empty condition table")
+            return None
+        return children[0] if len(children) == 1 and not top else c.All(tuple(children))
+
+    def item(self, value: Any, path: str) -> c.Condition | None:
+        if isinstance(value, str):
+            return self.terms((value,), path)
+        if isinstance(value, dict):
+            return self.table(value, f"{path}.")
+        self.problem(f"{path}: expected a term (string) or a condition table, got {type(value).__name__}")
+        return None
+
+    def key(self, key: str, value: Any, path: str) -> c.Condition | None:
+        builders: dict[str, Callable[[Any, str], c.Condition | None]] = {
+            "any": self.group, "all": self.group, "none": self.group, "terms": self.terms_value,
+            "near": self.near, "quantity": self.quantity, "deadline": self.deadline, "regex": self.regex,
+            "places": self.watchlist, "actors": self.watchlist,
+        }
+        return builders[key](value, path)
+
+    def group(self, value: Any, path: str) -> c.Condition | None:
+        kind = path.rsplit(".", 1)[-1]
+        if not isinstance(value, list) or not value:
+            self.problem(f"{path}: expected a non-empty list of terms or condition tables")
+            return None
+        children = tuple(child for n, item in enumerate(value) if (child := self.item(item, f"{path}[{n}]")))
+        if len(children) != len(value):
+            return None
+        return {"any": c.Any, "all": c.All, "none": c.NoneOf}[kind](children)
+
+    def terms_value(self, value: Any, path: str) -> c.Condition | None:
+        terms = _strings(value)
+        if terms is None or not terms:
+            self.problem(f"{path}: expected a term or a list of terms")
+            return None
+        return self.terms(terms, path)
+
+    def terms(self, terms: tuple[str, ...], path: str) -> c.Terms | None:
+        """Terms, with `@name` standing for a named list from a `[terms]` table."""
+        expanded: list[str] = []
+        valid = True
+        for term in terms:
+            if term.startswith("@"):
+                named = self.shared.term_lists.get(term[1:])
+                if named is None:
+                    hint = _did_you_mean(term[1:], sorted(self.shared.term_lists)).replace("known keys", "known lists")
+                    self.problem(f'{path}: unknown term list "{term}"{hint}')
+                    valid = False
+                else:
+                    expanded.extend(named)
+            elif problem := term_problem(term):
+                self.problem(f"{path}: {problem}")
+                valid = False
+            else:
+                expanded.append(term)
+        return c.Terms(tuple(dict.fromkeys(expanded))) if valid else None
+
+    def near(self, value: Any, path: str) -> c.Condition | None:
+        if not isinstance(value, dict):
+            self.problem(f'{path}: expected a table such as {{ a = ["helicopter*"], b = ["shot down"], within = 8 }}')
+            return None
+        for key in value:
+            if key not in NEAR_KEYS:
+                self.problem(f'{path}: unknown key "{key}"{_did_you_mean(key, NEAR_KEYS)}')
+        sides = []
+        for side in ("a", "b"):
+            terms = _strings(value.get(side))
+            if not terms:
+                self.problem(f"{path}.{side}: expected a term or a list of terms")
+                return None
+            built = self.terms(terms, f"{path}.{side}")
+            if built is None:
+                return None
+            sides.append(built)
+        within = value.get("within", DEFAULT_NEAR_WORDS)
+        if within == "sentence":
+            return c.Near(sides[0], sides[1], None)
+        if isinstance(within, bool) or not isinstance(within, int) or within < 0:
+            self.problem(f'{path}.within: expected a number of words or "sentence", got {within!r}')
+            return None
+        return c.Near(sides[0], sides[1], within)
+
+    def quantity(self, value: Any, path: str) -> c.Condition | None:
+        expressions = _strings(value)
+        if not expressions:
+            self.problem(f'{path}: expected an expression such as "troops >= 1000" (or a list of them)')
+            return None
+        built: list[c.Condition] = []
+        for expression in expressions:
+            parsed = _QUANTITY.match(expression)
+            if not parsed:
+                self.problem(f'{path}: "{expression}" is not a quantity condition (write e.g. "troops >= 1000")')
+                continue
+            unit = parsed["unit"]
+            family = self.shared.units.get(unit)
+            if family is None:
+                hint = _did_you_mean(unit, sorted(self.shared.units)).replace("known keys", "known units")
+                self.problem(f'{path}: unknown unit family "{unit}"{hint}')
+                continue
+            threshold = float(parsed["value"].replace(",", "").replace("_", ""))
+            built.append(c.QuantityCondition(family, parsed["op"], threshold))
+        if len(built) != len(expressions):
+            return None
+        return built[0] if len(built) == 1 else c.Any(tuple(built))
+
+    def deadline(self, value: Any, path: str) -> c.Condition | None:
+        if value is not True:
+            self.problem(f"{path}: write `deadline = true` (a resolvable deadline phrase must be present)")
+            return None
+        return c.DeadlineCondition()
+
+    def regex(self, value: Any, path: str) -> c.Condition | None:
+        regexes = _strings(value)
+        if not regexes:
+            self.problem(f"{path}: expected an RE2 regular expression (or a list of them)")
+            return None
+        valid = True
+        for regex in regexes:
+            try:
+                compiled = re2.compile(f"({regex})", RE2_OPTIONS)
+            except re2.error as exc:
+                self.problem(f"{path}: invalid regex {regex!r}: {exc} (RE2 syntax: no lookaround, no backreferences)")
+                valid = False
+                continue
+            if compiled.search("") is not None:
+                self.problem(f"{path}: regex {regex!r} matches the empty string, so it would match every item")
+                valid = False
+        return c.Regex(regexes) if valid else None
+
+    def watchlist(self, value: Any, path: str) -> c.Condition | None:
+        kind: EntryKind = "place" if path.rsplit(".", 1)[-1] == "places" else "actor"
+        names = _strings(value)
+        if not names:
+            self.problem(f"{path}: expected a watchlist name or a list of them")
+            return None
+        known = self.shared.gazetteer.list_names(kind)
+        entries: list[GazetteerEntry] = []
+        valid = True
+        for name in names:
+            if name.lower() not in known:
+                hint = _did_you_mean(name.lower(), sorted(known)).replace("known keys", f"known {kind} lists")
+                self.problem(f'{path}: unknown {kind} list "{name}"{hint}')
+                valid = False
+                continue
+            entries.extend(self.shared.gazetteer.members(kind, name))
+        return c.Watchlist(tuple(dict.fromkeys(entries))) if valid else None
+
+
+@dataclass
+class _Shared:
+    units: dict[str, UnitFamily]
+    gazetteer: Gazetteer
+    term_lists: dict[str, tuple[str, ...]]
+
+
+def _read(path: Path, problems: list[str]) -> _File | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{_shown(path)}: cannot read: {exc}")
+        return None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        problems.append(f"{_shown(path)}:{where.group(1) if where else '?'}: TOML syntax error: {message}")
+        return None
+    return _File(path, text, data)
+
+
+def _tables(source: _File, kind: str, problems: _Problems) -> list[dict[str, Any]]:
+    value = source.data.get(kind, [])
+    if not isinstance(value, list) or not all(isinstance(table, dict) for table in value):
+        problems.add(source, None, "", f'"{kind}" must be written as [[{kind}]] tables')
+        return []
+    return value
+
+
+def _check_keys(source: _File, kind: str, index: int, table: dict[str, Any], known: Sequence[str],
+                subject: str, problems: _Problems) -> None:
+    for key in table:
+        if key not in known:
+            problems.add(source, source.line(kind, index, key), subject,
+                         f'unknown key "{key}"{_did_you_mean(key, known)}')
+
+
+def _units(sources: list[_File], problems: _Problems) -> dict[str, UnitFamily]:
+    units: dict[str, UnitFamily] = {}
+    for source in sources:
+        for index, table in enumerate(_tables(source, "unit", problems)):
+            name = table.get("name")
+            subject = f'unit "{name}"' if isinstance(name, str) else f"unit #{index + 1}"
+            _check_keys(source, "unit", index, table, UNIT_KEYS, subject, problems)
+            if not isinstance(name, str) or not name:
+                problems.add(source, source.line("unit", index), subject, "needs a name")
+                continue
+            if name in units:
+                problems.add(source, source.line("unit", index, "name"), subject, "defined twice")
+                continue
+            words = {key: _strings(table.get(key, [])) for key in ("after", "before", "near")}
+            valid = True
+            for key, terms in words.items():
+                bad = ["expected a list of terms"] if terms is None else [p for t in terms if (p := term_problem(t))]
+                for problem in bad:
+                    problems.add(source, source.line("unit", index, key), subject, f"{key}: {problem}")
+                    valid = False
+            if not (words["after"] or words["before"]):
+                problems.add(source, source.line("unit", index), subject, "needs `after` or `before` terms")
+                valid = False
+            limits = {key: table.get(key, default) for key, default in (("gap", 3), ("window", 8))}
+            for key, limit in limits.items():
+                if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                    problems.add(source, source.line("unit", index, key), subject, f"{key}: expected a word count")
+                    valid = False
+            if valid:
+                units[name] = UnitFamily(name, words["after"] or (), words["before"] or (), words["near"] or (),
+                                         limits["gap"], limits["window"])
+    return units
+
+
+def _gazetteer(sources: list[_File], problems: _Problems) -> Gazetteer:
+    entries: list[GazetteerEntry] = []
+    for source in sources:
+        for kind in ("place", "actor"):
+            for index, table in enumerate(_tables(source, kind, problems)):
+                name = table.get("name")
+                subject = f'{kind} "{name}"' if isinstance(name, str) else f"{kind} #{index + 1}"
+                _check_keys(source, kind, index, table, ENTRY_KEYS, subject, problems)
+                aliases, lists = _strings(table.get("aliases", [])), _strings(table.get("lists", []))
+                if not isinstance(name, str) or aliases is None or lists is None:
+                    problems.add(source, source.line(kind, index), subject,
+                                 "needs a name, and aliases/lists as lists of strings")
+                    continue
+                bad = [p for term in (name, *aliases) if (p := term_problem(term))]
+                for problem in bad:
+                    problems.add(source, source.line(kind, index, "aliases"), subject, problem)
+                if not bad:
+                    entries.append(GazetteerEntry(kind, name, aliases, lists))
+    return Gazetteer(tuple(entries))
+
+
+def _term_lists(sources: list[_File], problems: _Problems) -> dict[str, tuple[str, ...]]:
+    """Named term lists (`[terms]` tables) that rules use as `@name`, shared by all files."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for source in sources:
+        table = source.data.get("terms", {})
+        if not isinstance(table, dict):
+            problems.add(source, source.top_line("terms"), "", "write named term lists as a [terms] table")
+            continue
+        for name, value in table.items():
+            terms = _strings(value)
+            subject = f'term list "{name}"'
+            line = source.top_line(name)
+            if terms is None:
+                problems.add(source, line, subject, "expected a list of terms")
+            elif name in lists:
+                problems.add(source, line, subject, "defined twice")
+            elif bad := [p for term in terms if (p := term_problem(term))]:
+                for problem in bad:
+                    problems.add(source, line, subject, problem)
+            else:
+                lists[name] = terms
+    return lists
+
+
+def _rules(sources: list[_File], shared: _Shared, problems: _Problems) -> list[Rule]:
+    rules: list[Rule] = []
+    first_seen: dict[str, str] = {}
+    for source in sources:
+        for index, table in enumerate(_tables(source, "rule", problems)):
+            rule = _rule(source, index, table, shared, problems, first_seen)
+            if rule is not None and table.get("enabled", True):
+                rules.append(rule)
+    return rules
+
+
+def _rule(source: _File, index: int, table: dict[str, Any], shared: _Shared, problems: _Problems,
+          first_seen: dict[str, str]) -> Rule | None:
+    rule_id = table.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        problems.add(source, source.line("rule", index), f"rule #{index + 1}", 'needs an id, e.g. id = "heli-down"')
+        rule_id = f"#{index + 1}"
+    builder = _RuleBuilder(source, index, rule_id, problems, shared)
+    location = f"{source.name}:{source.line('rule', index, 'id')}"
+    before = len(problems.messages)
+    if rule_id in first_seen:
+        builder.problem(f"duplicate id (first defined at {first_seen[rule_id]})", "id")
+    first_seen.setdefault(rule_id, location)
+    title = table.get("title")
+    if not isinstance(title, str) or not title.strip():
+        builder.problem("needs a title", "title")
+    severity = table.get("severity")
+    if severity not in {level.value for level in Severity}:
+        builder.problem(f"bad severity {severity!r} (one of {', '.join(level.value for level in Severity)})",
+                        "severity")
+    lists = {key: _strings(table.get(key, [])) for key in ("tags", "feeds", "languages")}
+    for key, value in lists.items():
+        if value is None:
+            builder.problem(f"{key}: expected a list of strings", key)
+    if not isinstance(table.get("description", ""), str):
+        builder.problem("description: expected a string", "description")
+    if not isinstance(table.get("enabled", True), bool):
+        builder.problem("enabled: expected true or false", "enabled")
+    condition = builder.table(table, "", top=True)
+    if not any(key in CONDITION_KEYS for key in table):
+        builder.problem(f"has no condition (add one of: {', '.join(CONDITION_KEYS)})")
+    elif condition is not None and not condition.anchored():
+        builder.problem("has only `none` conditions, so it would match almost every item; add a term to find")
+    if len(problems.messages) > before or not isinstance(condition, c.All):
+        return None
+    return Rule(
+        id=rule_id, title=str(title), description=str(table.get("description", "")), severity=Severity(str(severity)),
+        tags=lists["tags"] or (), feeds=tuple(feed.lower() for feed in lists["feeds"] or ()),
+        languages=tuple(language.lower() for language in lists["languages"] or ()), condition=condition,
+        source=location,
+    )
+
+
+def load(paths: Sequence[Path]) -> LoadedRules:
+    """Read and validate every *.toml under `paths`; raise RuleError listing every problem found."""
+    files, messages = rule_files(paths)
+    sources = [source for path in files if (source := _read(path, messages))]
+    problems = _Problems()
+    problems.messages = messages
+    for source in sources:
+        for key in source.data:
+            if key not in TOP_LEVEL_KEYS and key not in FOREIGN_TOP_LEVEL_KEYS:
+                hint = _did_you_mean(key, TOP_LEVEL_KEYS).replace("known keys", "a rule file holds")
+                problems.add(source, source.top_line(key), "", f'unknown top-level key "{key}"{hint}')
+    shared = _Shared(units=_units(sources, problems), gazetteer=_gazetteer(sources, problems),
+                     term_lists=_term_lists(sources, problems))
+    rules = _rules(sources, shared, problems)
+    if problems.messages:
+        raise RuleError(problems.messages)
+    return LoadedRules(tuple(rules), shared.units, shared.gazetteer, tuple(files))
