@@ -1,15 +1,137 @@
-"""`tocsin alerts`. (Placeholder: filled in by the issue that owns this command.)"""
+"""`tocsin alerts`: what the outbox holds (pending, dead, recent alerts) and requeueing.
+
+    tocsin alerts [--pending | --dead | --recent N] [--json]
+    tocsin alerts retry ID...        (a delivery number, or an alert id: alrt_...)
+    tocsin alerts retry --dead
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
 from typing import Any
+
+from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
+from daemon.config import load_config
+from daemon.deliver.base import one_line
+from daemon.errors import ConfigError, StoreError
+from daemon.store import Database, open_database
+from daemon.store.outbox import Delivery, DeliveryState, OutboxStore
+from daemon.units import format_duration
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("alerts", help="(not yet implemented)")
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "alerts", help="list pending, dead and recent alerts; requeue dead ones",
+        description="List the outbox (pending deliveries by default) or requeue deliveries.",
+    )
+    add_config_argument(parser)
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--pending", action="store_true", help="deliveries waiting to be sent (the default)")
+    shown.add_argument("--dead", action="store_true", help="deliveries that failed for good (dead letters)")
+    shown.add_argument("--recent", type=int, metavar="N", help="the N most recent alerts and where they went")
+    parser.add_argument("--json", action="store_true", help="JSON, for scripts")
+    parser.add_argument("--limit", type=int, default=100, help="show at most this many deliveries (default 100)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    retry = actions.add_parser("retry", help="requeue deliveries: by number, by alert id, or every dead one")
+    retry.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="configuration file")
+    retry.add_argument("ids", nargs="*", metavar="ID", help="a delivery number or an alert id (alrt_...)")
+    retry.add_argument("--dead", action="store_true", dest="retry_dead", help="requeue every dead delivery")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise NotImplementedError("alerts")
+    if args.action == "retry" and not args.ids and not args.retry_dead:
+        print_problems(["alerts retry: give delivery numbers or alert ids, or --dead"])
+        return EX_FAILURE
+    try:
+        settings = load_config(args.config)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    try:
+        db = open_database(settings.database_path, settings.store.synchronous)
+    except StoreError as exc:
+        print_problems([str(exc)])
+        return EX_FAILURE
+    try:
+        if args.action == "retry":
+            return _retry(db, args.ids, every_dead=args.retry_dead)
+        return _list(OutboxStore(db), args)
+    finally:
+        db.close()
+
+
+def _retry(db: Database, ids: list[str], *, every_dead: bool) -> int:
+    store = OutboxStore(db)
+    chosen: list[int] = store.dead_ids() if every_dead else []
+    unknown = []
+    for given in ids:
+        if given.isdigit() and store.get(int(given)) is not None:
+            chosen.append(int(given))
+        elif given.startswith("alrt_") and (found := store.deliveries_of(given)):
+            chosen.extend(delivery.id for delivery in found if delivery.state != "pending")
+        else:
+            unknown.append(given)
+    if unknown:
+        print_problems([f"alerts retry: no delivery or alert {given!r} in the outbox" for given in unknown])
+        return EX_FAILURE
+    with db.transaction():
+        count = store.requeue(sorted(set(chosen)), datetime.now(UTC))
+    print(f"requeued {count} deliver{'y' if count == 1 else 'ies'}; a running tocsin sends "
+          f"{'it' if count == 1 else 'them'} within seconds")
+    return EX_OK
+
+
+def _list(store: OutboxStore, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    if args.recent is not None:
+        alerts = store.recent_alerts(max(args.recent, 0))
+        deliveries = {alert.id: store.deliveries_of(alert.id) for alert in alerts}
+        if args.json:
+            print(json.dumps([{**alert.to_json(), "deliveries": [d.to_json() for d in deliveries[alert.id]]}
+                              for alert in alerts], indent=2, ensure_ascii=False))
+            return EX_OK
+        rows: list[tuple[str, ...]] = [("CREATED", "SEVERITY", "KIND", "ALERT", "DELIVERIES", "TITLE")]
+        for alert in alerts:
+            where = ", ".join(f"{d.receiver}:{d.state}" for d in deliveries[alert.id]) or "(waiting or no route)"
+            rows.append((f"{format_duration(now - alert.created)} ago", alert.severity.value, alert.kind, alert.id,
+                         where, one_line(alert.title, 80)))
+        print(_table(rows))
+        return EX_OK
+    state: DeliveryState = "dead" if args.dead else "pending"
+    listed = store.listing(state, max(args.limit, 0))
+    titles = {alert.id: alert.title for alert in store.alerts([d.alert_ids[0] for d in listed if d.alert_ids])}
+    if args.json:
+        print(json.dumps([{**d.to_json(), "title": titles.get(d.alert_ids[0]) if d.alert_ids else None}
+                          for d in listed], indent=2, ensure_ascii=False))
+        return EX_OK
+    counts = store.counts()
+    header = ("ID", "RECEIVER", "AGE", "TRIES", "NEXT" if state == "pending" else "DIED", "ALERTS", "TITLE", "ERROR")
+    table: list[tuple[str, ...]] = [header]
+    for delivery in listed:
+        table.append((
+            str(delivery.id), delivery.receiver, format_duration(now - delivery.created_at), str(delivery.attempts),
+            _when(delivery, now), str(len(delivery.alert_ids)),
+            one_line(titles.get(delivery.alert_ids[0], "") if delivery.alert_ids else "", 60),
+            one_line(delivery.last_error or "", 100),
+        ))
+    print(_table(table))
+    print(f"{counts['pending']} pending, {counts['dead']} dead, {counts['delivered']} delivered")
+    return EX_OK
+
+
+def _when(delivery: Delivery, now: datetime) -> str:
+    if delivery.state == "pending":
+        ahead = delivery.next_attempt_at - now
+        return f"in {format_duration(ahead)}" if ahead.total_seconds() > 0 else "due"
+    return f"{format_duration(now - delivery.finished_at)} ago" if delivery.finished_at else "-"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ).rstrip()
