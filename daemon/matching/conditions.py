@@ -106,9 +106,13 @@ class Terms(Condition):
         return [span for pattern in self.term_patterns for span in context.spans(pattern)]
 
     def evaluate(self, context: ItemContext) -> Hits | None:
-        # The first occurrence of each term is evidence enough; repeating every "troops" only buries the rest.
-        firsts = [found[0] for pattern in self.term_patterns if (found := context.spans(pattern))]
-        return Hits(evidence=[_evidence(*span) for span in firsts]) if firsts else None
+        # A list of alternatives is satisfied by its first occurrence in reading order, and that is the evidence:
+        # listing every "troops" and "war" of a context list would bury the phrases that decided the match.
+        spans = self.spans(context)
+        if not spans:
+            return None
+        first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
+        return Hits(evidence=[_evidence(*first)])
 
 
 class Regex(Condition):
