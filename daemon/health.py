@@ -42,6 +42,8 @@ class HealthReport:
     last_cycle_at: datetime | None = None
     problems: tuple[str, ...] = field(default=())
     """Anything else that makes the service unhealthy, in words (e.g. "the delivery worker stopped")."""
+    reload_error: str | None = None
+    """Why the last reload failed (the service still runs, with its previous configuration: not unhealthy)."""
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -97,6 +99,7 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
         "event_loop_lag_seconds": round(probe.last_lag_s, 6),
         "last_cycle_at": report.last_cycle_at.isoformat() if report.last_cycle_at else None,
         "rules_loaded": report.rules_loaded,
+        "reload_error": report.reload_error,
         "feeds": {
             "enabled": report.feeds_enabled,
             "failing": len(report.failing_feeds),

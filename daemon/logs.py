@@ -19,6 +19,7 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, SecretStr
 
+from daemon.config import Settings
 from daemon.config.types import SecretRef
 from daemon.errors import ConfigError
 
@@ -205,3 +206,11 @@ def _collect_secrets(value: Any, found: list[str]) -> None:
     elif isinstance(value, dict):
         for element in value.values():
             _collect_secrets(element, found)
+
+
+def configure_logging(settings: Settings, *, level: str | None = None, log_format: LogFormat | None = None) -> None:
+    """Set up (or, on reload, redo) logging from the settings, command-line overrides first, and teach the
+    redactor every secret the configuration refers to."""
+    setup_logging(level or settings.logging.level, log_format or settings.logging.format).add(
+        configured_secrets(settings)
+    )

@@ -62,6 +62,7 @@ class RuleWatcher:
         self.on_change = on_change
         self.interval_s = interval_s
         self._paths: tuple[Path, ...] = ()
+        self._baseline: Snapshot = {}
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -70,7 +71,10 @@ class RuleWatcher:
 
     def configure(self, paths: Iterable[Path], enabled: bool) -> None:
         """Watch these paths (or stop watching); called at start and after every successful reload."""
-        self._paths = tuple(paths)
+        paths = tuple(paths)
+        if paths != self._paths or not self.running:
+            # The baseline is taken now, not when the task first runs: an edit right after start must count.
+            self._paths, self._baseline = paths, rule_files(paths)
         if enabled and not self.running:
             self._task = asyncio.create_task(self._watch(), name="rule-watcher")
         elif not enabled and self._task is not None:
@@ -85,19 +89,13 @@ class RuleWatcher:
             self._task = None
 
     async def _watch(self) -> None:
-        watched = self._paths
-        before = rule_files(watched)
         while True:
             await asyncio.sleep(self.interval_s)
-            if self._paths != watched:
-                # New paths after a reload: start comparing against them, which is not itself a change.
-                watched = self._paths
-                before = rule_files(watched)
-                continue
-            now = rule_files(watched)
+            # Paths replaced by a reload come with their own baseline, so new paths are not themselves a change.
+            before, now = self._baseline, rule_files(self._paths)
             if now != before:
                 changed = sorted(str(path) for path in now.keys() | before.keys() if now.get(path) != before.get(path))
-                before = now
+                self._baseline = now
                 self.on_change("rule files changed: " + ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else ""))
 
 

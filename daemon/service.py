@@ -199,6 +199,11 @@ class Service:
         metrics.rules_loaded.set(len(rules))
         self._update_failing_gauge()
 
+    @property
+    def scheduler_running(self) -> bool:
+        """For /healthz and the watchdog: polls are being scheduled."""
+        return self._scheduler.running
+
     def status(self) -> ServiceStatus:
         states = [state for state in self.states.all() if state.name in self._feeds]
         health = [state.health for state in states]

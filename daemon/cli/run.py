@@ -11,8 +11,9 @@ from typing import Any
 from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
 from daemon.config import Settings
 from daemon.errors import ConfigError, StoreError
-from daemon.logs import setup_logging
+from daemon.logs import configure_logging
 from daemon.matching.rules import RuleSet
+from daemon.operations import Operations
 from daemon.service import PollOutcome, Service
 
 log = logging.getLogger("daemon")
@@ -39,20 +40,27 @@ def handle(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
-    setup_logging(args.log_level or settings.logging.level, args.log_format or settings.logging.format)
+    configure_logging(settings, level=args.log_level, log_format=args.log_format)
+    # Operations (issue 6): systemd notify and watchdog, /healthz and /metrics, reload on SIGHUP and rule changes.
+    operations = None if args.once else Operations(
+        settings, lambda: load_settings_and_rules(args),
+        on_settings=lambda new: configure_logging(new, level=args.log_level, log_format=args.log_format),
+    )
     try:
-        return asyncio.run(_run(settings, rules, once=args.once))
+        return asyncio.run(_run(settings, rules, once=args.once, operations=operations))
     except StoreError as exc:
         log.error("%s", exc)
         return EX_FAILURE
 
 
-async def _run(settings: Settings, rules: RuleSet, *, once: bool) -> int:
-    service = Service(settings, rules)
+async def _run(settings: Settings, rules: RuleSet, *, once: bool, operations: Operations | None = None) -> int:
+    service = Service(settings, rules, observer=operations)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.request_stop)
     await service.start()
+    if operations is not None:
+        await operations.start(service)
     try:
         if once:
             outcomes = await service.run_once()
@@ -66,4 +74,6 @@ async def _run(settings: Settings, rules: RuleSet, *, once: bool) -> int:
             log.info("stopping")
     finally:
         await service.stop(STOP_GRACE_S)
+        if operations is not None:
+            await operations.stop()
     return EX_OK

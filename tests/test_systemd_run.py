@@ -1,0 +1,182 @@
+"""A real `tocsin run` as systemd sees it: the sd_notify sequence on a fake NOTIFY_SOCKET, the watchdog, reloads
+(SIGHUP and rule-file changes), /healthz, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.conftest import REPO
+from tests.daemon_process import DaemonProcess
+from tests.notify_socket import FakeNotifySocket
+from tests.servers.feed_server import FeedServer, running_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    yield from running_server()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
+    fake = FakeNotifySocket(tmp_path / "notify")
+    yield fake
+    fake.close()
+
+
+def write_config(path: Path, feeds: FeedServer, names: list[str], **sections: Any) -> Path:
+    config: dict[str, Any] = {
+        "state_dir": str(path.parent / "state"),
+        "polling": {"interval": "1h", "jitter": "1s"},
+        "rules": {"paths": [str(path.parent / "rules")]},
+        "health": {"listen": "127.0.0.1:0"},
+        "feeds": [{"name": name, "url": feeds.url(f"/feed/{name}")} for name in names],
+        **sections,
+    }
+    path.write_text(tomli_w.dumps(config))
+    return path
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped rule pack: a real, valid rule set the tests can break and mend."""
+    target = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", target)
+    return target
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_notify_sequence_of_a_real_run(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 2)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "400000"})
+    try:
+        ready = notify_socket.wait_for("READY", timeout_s=30)
+        assert "1 feed(s)" in ready["STATUS"]
+        notify_socket.wait_for("WATCHDOG")
+        notify_socket.wait_for("WATCHDOG")  # keeps pinging, every 0.2 s here
+        status, health = get_json(daemon.health_url() + "/healthz")
+        assert status == 200
+        assert health["status"] == "ok"
+        assert health["feeds"]["enabled"] == 1
+
+        daemon.send(signal.SIGHUP)
+        reloading = notify_socket.wait_for("RELOADING")
+        assert int(reloading["MONOTONIC_USEC"]) > 0
+        assert "1 feed(s)" in notify_socket.wait_for("READY")["STATUS"]
+
+        assert daemon.stop() == 0
+        notify_socket.wait_for("STOPPING")
+    finally:
+        daemon.kill()
+    sequence = [key for message in notify_socket.messages for key in ("READY", "RELOADING", "STOPPING")
+                if key in message]
+    assert sequence == ["READY", "RELOADING", "READY", "STOPPING"]
+
+
+def test_reload_with_a_broken_rule_file_keeps_the_old_rules(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 1)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
+    try:
+        notify_socket.wait_for("READY", timeout_s=30)
+        health_url = daemon.health_url() + "/healthz"
+        rules_before = get_json(health_url)[1]["rules_loaded"]
+        assert rules_before > 0
+        broken = rules_dir / "zz-broken.toml"
+        broken.write_text('[[rule]]\nid = "typo"\ntitle = "Typo"\nseverty = "high"\n')
+        mark = len(daemon.lines)
+        daemon.send(signal.SIGHUP)
+        notify_socket.wait_for("RELOADING")
+        status = notify_socket.wait_for("READY")["STATUS"]
+        assert status.startswith("reload failed at ")
+        assert "running with the previous configuration" in status
+        daemon.wait_for_line(r"ERROR .*reload: .*zz-broken\.toml.*severty", after=mark)
+        code, health = get_json(health_url)
+        assert code == 200  # still serving, with the old rules
+        assert health["rules_loaded"] == rules_before
+        assert "zz-broken.toml" in health["reload_error"]
+
+        broken.unlink()
+        daemon.send(signal.SIGHUP)
+        notify_socket.wait_for("RELOADING")
+        assert "reload failed" not in notify_socket.wait_for("READY")["STATUS"]
+        assert get_json(health_url)[1]["reload_error"] is None
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+
+
+def test_reload_with_a_new_feed_polls_it(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 1)
+    feeds.add_feed("second", 1)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
+    try:
+        notify_socket.wait_for("READY", timeout_s=30)
+        daemon.wait_for_line(r'feed "first": 1 item')
+        assert feeds.requests_to("/feed/second") == []
+        write_config(config, feeds, ["first", "second"])
+        daemon.send(signal.SIGHUP)
+        assert "2 feed(s)" in notify_socket.wait_for("READY")["STATUS"]
+        daemon.wait_for_line(r'feed "second": 1 item')
+        assert len(feeds.requests_to("/feed/second")) == 1
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+
+
+def test_watched_rule_files_reload_without_a_signal(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 0)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"],
+                          rules={"paths": [str(rules_dir)], "watch": True})
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
+    try:
+        notify_socket.wait_for("READY", timeout_s=30)
+        edited = sorted(rules_dir.glob("*.toml"))[0]
+        edited.write_text(edited.read_text() + "\n# edited by an analyst\n")
+        reloading = notify_socket.wait_for("RELOADING", timeout_s=15)
+        assert edited.name in reloading["STATUS"]
+        assert "reload failed" not in notify_socket.wait_for("READY")["STATUS"]
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+
+
+def test_invalid_config_exits_78_before_notifying(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket
+) -> None:
+    config = tmp_path / "tocsin.toml"
+    config.write_text('[polling]\ninterval = "5 minutes"\n')
+    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
+    try:
+        assert daemon.wait() == 78
+    finally:
+        daemon.kill()
+    assert "polling.interval" in daemon.output
+    assert notify_socket.next_message(0.1) is None
