@@ -9,7 +9,7 @@ from typing import Any
 
 import re2
 
-from daemon.matching.terms import RE2_OPTIONS
+from daemon.matching.terms import RE2_OPTIONS, loose
 
 
 class Prefilter:
@@ -19,11 +19,12 @@ class Prefilter:
         if self.patterns:
             self._set = re2.Set.SearchSet(RE2_OPTIONS)
             for pattern in self.patterns:
-                self._set.Add(pattern)
+                self._set.Add(loose(pattern))
             self._set.Compile()
 
     def hits(self, text: str) -> frozenset[str]:
-        """The patterns that occur somewhere in `text`."""
+        """The patterns that may occur in `text` (a superset: boundaries are checked positionally later)."""
         if self._set is None:
             return frozenset()
-        return frozenset(self.patterns[index] for index in self._set.Match(text))
+        # re2.Set.Match answers None, not an empty list, when nothing matched.
+        return frozenset(self.patterns[index] for index in self._set.Match(text) or ())

@@ -70,6 +70,16 @@ def bounded(body: str) -> str:
     return f"(?i){LEFT}({body}){RIGHT}"
 
 
+def loose(pattern: str) -> str:
+    """The prefilter form of a pattern: a `bounded` term loses its boundaries and word tails, which makes it a
+    superset (the positional check restores them). Unicode classes cost RE2 about 1 ms per pattern to add to a
+    Set and as much again to compile; without them 10,000 terms compile in well under a second."""
+    head, tail = f"(?i){LEFT}(", f"){RIGHT}"
+    if not (pattern.startswith(head) and pattern.endswith(tail)):
+        return pattern
+    return "(?i)" + pattern[len(head) : -len(tail)].replace(_WORD_TAIL, "")
+
+
 @lru_cache(maxsize=65536)
 def compiled(pattern: str) -> Any:
     """Compile lazily and share: 10,000 rules reuse many terms, and most are never searched positionally."""

@@ -1,0 +1,91 @@
+"""`tocsin match` end to end: stdin text, feed files, URLs served on 127.0.0.1, the JSON contract, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.matching_support import DEFAULT_RULES
+from tests.servers.feed_server import FeedItem, FeedServer, running_server
+
+SEED_TITLE = "Turkish-backed militants shoot down second Syrian helicopter in Idlib"
+SEED_SUMMARY = "Ankara vowed to drive back the Syrian forces unless they withdraw by the end of the month."
+
+
+def tocsin(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "daemon", "match", *args], input=stdin, capture_output=True,
+                          text=True, timeout=60, cwd=cwd, check=False)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    yield from running_server()
+
+
+def test_stdin_json_has_the_documented_shape() -> None:
+    done = tocsin("--rules", str(DEFAULT_RULES), "--json", "--now", "2020-02-17T09:00:00Z", "-",
+                  stdin=f"{SEED_TITLE}\n{SEED_SUMMARY}\n")
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    document = json.loads(line)
+    assert set(document) == {"id", "title", "link", "published", "matches"}
+    assert document["title"] == SEED_TITLE
+    assert document["published"] == "2020-02-17T09:00:00Z"
+    by_rule = {match["rule"]: match for match in document["matches"]}
+    shootdown = by_rule["shootdown-aircraft"]
+    assert set(shootdown) == {"rule", "title", "severity", "tags", "evidence", "quantities", "deadline", "places",
+                              "actors"}
+    assert shootdown["severity"] == "high" and shootdown["tags"] == ["shootdown"]
+    start = SEED_TITLE.index("shoot down")
+    assert {"field": "title", "start": start, "end": start + 10, "text": "shoot down"} in shootdown["evidence"]
+    assert shootdown["places"] == ["Idlib"]
+    deadline = by_rule["deadline-ultimatum"]["deadline"]
+    assert deadline == {"at": "2020-02-29T23:59:59Z", "text": "by the end of the month"}
+
+
+def test_readable_report_highlights_evidence() -> None:
+    done = tocsin("--rules", str(DEFAULT_RULES), "-", stdin=f"{SEED_TITLE}\n")
+    assert done.returncode == 0
+    assert "[HIGH] shootdown-aircraft" in done.stdout
+    assert "»shoot down«" in done.stdout and "»helicopter«" in done.stdout
+
+
+def test_nothing_matched_is_success_with_no_output() -> None:
+    done = tocsin("--rules", str(DEFAULT_RULES), "--json", "-", stdin="Local bakery wins award\n")
+    assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_feed_file_and_url(tmp_path: Path, server: FeedServer) -> None:
+    feed = server.add_feed("world")
+    feed.items.append(FeedItem(guid="a1", title="Shelling of Kharkiv continues", link="https://example.org/a1",
+                               description="<p>Heavy <b>shelling</b> overnight</p>"))
+    feed.items.append(FeedItem(guid="a2", title="Bakery wins award", link="https://example.org/a2"))
+    path = tmp_path / "world.xml"
+    path.write_bytes(feed.render())
+    done = tocsin("--rules", str(DEFAULT_RULES), "--json", str(path), server.url("/feed/world"))
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(line["title"], line["matches"][0]["rule"]) for line in lines] == [
+        ("Shelling of Kharkiv continues", "strike-air-artillery")
+    ] * 2
+
+
+def test_unreadable_source_exits_1_but_reports_the_others(tmp_path: Path, server: FeedServer) -> None:
+    done = tocsin("--rules", str(DEFAULT_RULES), "--json", str(tmp_path / "missing.xml"), server.url("/html"),
+                  server.url("/status/500"), "-", stdin=f"{SEED_TITLE}\n")
+    assert done.returncode == 1
+    assert "missing.xml" in done.stderr and "/html" in done.stderr and "500" in done.stderr
+    assert len(done.stdout.splitlines()) == 1
+
+
+def test_invalid_rules_exit_78_with_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('[[rule]]\nid = "x"\ntitle = "X"\nseverty = "high"\nany = ["a"]\n')
+    done = tocsin("--rules", str(tmp_path), "-", stdin="a\n")
+    assert done.returncode == 78
+    assert 'bad.toml:4: rule "x": unknown key "severty" (did you mean "severity"?)' in done.stderr
+    assert "bad severity None" in done.stderr
