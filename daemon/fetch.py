@@ -165,6 +165,8 @@ class Fetcher:
                 f"{shown}: the server stopped sending for {self.config.read_timeout.total_seconds():g}s "
                 "(http.read_timeout)"
             ) from None
+        except httpx.ConnectError as exc:
+            raise FetchError(f"{shown}: cannot connect ({exc or 'connection refused'})") from None
         except httpx.UnsupportedProtocol as exc:
             raise FetchError(f"{shown}: redirected to an unsupported URL ({exc})") from None
         except httpx.DecodingError as exc:

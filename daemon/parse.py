@@ -75,6 +75,10 @@ def parse_feed(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedF
     head = _decode(body[:_HEAD_BYTES])
     refuse_entity_declarations(body, head, shown)
     _refuse_non_feeds(head, shown)
+    if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
+        # Whitespace before the XML declaration (common in the wild) pushes feedparser onto its slower,
+        # looser parser and flags a perfectly usable feed as ill-formed.
+        body = body.lstrip()
     headers = {"content-location": source.url}
     if source.content_type:
         headers["content-type"] = source.content_type
@@ -221,7 +225,8 @@ def absolute_link(link: str, base: str) -> str:
 
 def _published(entry: Any, fetched_at: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        stamp = entry.get(key)
+        # dict.get: feedparser's own lookup maps updated_parsed to published_parsed with a DeprecationWarning.
+        stamp = dict.get(entry, key)
         if stamp:
             try:
                 year, month, day, hour, minute, second = stamp[:6]

@@ -118,7 +118,8 @@ class Service:
             state = self.states.get(name)
             if state is not None and state.consecutive_failures and state.next_poll_at and state.next_poll_at > now:
                 log.info('feed "%s": backing off until %s after %d failure(s); not polled',
-                         name, state.next_poll_at.isoformat(timespec="seconds"), state.consecutive_failures)
+                         name, state.next_poll_at.isoformat(timespec="seconds"), state.consecutive_failures,
+                         extra={"feed": name})
                 outcomes[name] = PollOutcome.SKIPPED
             else:
                 names.append(name)
@@ -225,7 +226,7 @@ class Service:
             outcome = await self._poll(name)
         except Exception:
             # A bug must cost one poll of one feed, not the daemon.
-            log.exception('feed "%s": unexpected error while polling', name)
+            log.exception('feed "%s": unexpected error while polling', name, extra={"feed": name})
             outcome = PollOutcome.ERROR
         finally:
             if task is not None:
@@ -261,16 +262,20 @@ class Service:
         except ParseError as exc:
             return self._record_failure(feed, str(exc), result.status, None)
         if parsed.warning:
-            log.warning('feed "%s": %s', feed.name, parsed.warning)
+            log.warning('feed "%s": %s', feed.name, parsed.warning, extra={"feed": name})
         silent = not state.first_fetch_done and not feed.backfill
+        # News older than the retention period is never new: its seen record may already have been pruned.
+        cutoff = now - self.settings.store.retention
+        recent = [item for item in parsed.items if item.published is None or item.published >= cutoff]
         with self.db.transaction():
-            ingested = self.pipeline.ingest(feed, parsed.items, silent=silent)
+            ingested = self.pipeline.ingest(feed, recent, silent=silent)
             self._record_fetched(feed, state, result, now, body_hash=body_hash, new_items=ingested.new_items,
                                  warning=parsed.warning)
         metrics.items.labels("new").inc(ingested.new_items)
         metrics.items.labels("seen").inc(ingested.seen_items)
         log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name, len(parsed.items),
-                 ingested.new_items, " (first fetch: recorded silently)" if silent else "", len(ingested.alerts))
+                 ingested.new_items, " (first fetch: recorded silently)" if silent else "", len(ingested.alerts),
+                 extra={"feed": feed.name})
         return PollOutcome.CHANGED
 
     def _record_fetched(
@@ -283,7 +288,7 @@ class Service:
             warning=warning, parsed=body_hash is not None,
         )
         if state.consecutive_failures:
-            log.info('feed "%s": recovered', feed.name)
+            log.info('feed "%s": recovered', feed.name, extra={"feed": feed.name})
             self._update_failing_gauge()
 
     def _record_failure(
@@ -293,7 +298,7 @@ class Service:
         if status == 410:
             self.states.mark_gone(feed.name, error=error, now=now)
             self._scheduler.remove(feed.name)
-            log.error('feed "%s": %s', feed.name, error)
+            log.error('feed "%s": %s', feed.name, error, extra={"feed": feed.name})
             self._update_failing_gauge()
             return PollOutcome.GONE
         state = self.states.get(feed.name)
@@ -305,7 +310,7 @@ class Service:
         self.states.record_failure(feed.name, error=error, status=status, now=now, next_poll_at=next_poll_at)
         self._scheduler.postpone(feed.name, next_poll_at)
         log.warning('feed "%s": %s (failure %d; next try %s)', feed.name, error, failures,
-                    next_poll_at.isoformat(timespec="seconds"))
+                    next_poll_at.isoformat(timespec="seconds"), extra={"feed": feed.name})
         self._update_failing_gauge()
         return PollOutcome.ERROR
 

@@ -93,6 +93,15 @@ async def test_backfill_passes_on_the_first_fetch(server: FeedServer, service_fo
     assert len(rules.items) == 3
 
 
+async def test_news_older_than_retention_is_never_new(server: FeedServer, service_for: Any,
+                                                     rules: RecordingRules) -> None:
+    server.add_feed("old", 2)
+    server.feeds["old"].items[0].pub_date = "Sat, 01 Jan 2000 00:00:00 GMT"
+    service = await service_for([{"name": "old", "url": server.url("/feed/old"), "backfill": True}])
+    await service.run_once()
+    assert [item.title for item in rules.items] == ["old item 1"]
+
+
 async def test_unchanged_body_is_not_parsed_again(server: FeedServer, service_for: Any) -> None:
     server.add_feed("p", 2)
     service = await service_for([{"name": "p", "url": server.url("/plain/p")}])

@@ -30,7 +30,11 @@ class SeenItems:
                 cursor = connection.execute(
                     "INSERT OR IGNORE INTO seen_items (key, seen_at) VALUES (?, ?)", (key, stamp)
                 )
-                inserted += cursor.rowcount
+                if cursor.rowcount:
+                    inserted += 1
+                else:
+                    # Still in the feed: keep it remembered, or pruning would make it new again after retention.
+                    connection.execute("UPDATE seen_items SET seen_at = ? WHERE key = ?", (stamp, key))
             batch_keys.update(keys)
             # New only if no key was known: a known link under a new guid is the same article re-published.
             if inserted == len(keys):
@@ -45,5 +49,3 @@ class SeenItems:
 
     def count(self) -> int:
         return int(self.db.connection.execute("SELECT count(*) FROM seen_items").fetchone()[0])
-
-

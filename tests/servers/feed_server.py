@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -129,7 +130,7 @@ class FeedServer:
                     guid=f"{name}-{prefix}-{start + index}", title=f"{name} {prefix} {start + index}",
                     link=f"/articles/{name}/{prefix}-{start + index}?utm_source=rss",
                     description=f"<p>Story <b>{start + index}</b> &amp; more</p>",
-                    pub_date="Tue, 10 Jun 2025 04:00:00 GMT",
+                    pub_date=formatdate(time.time() - 3600, usegmt=True),
                 )
                 for index in range(count)
             ]

@@ -1,0 +1,37 @@
+"""`tocsin check`: the shipped example passes; a broken file gets every problem listed and exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "daemon", "check", "--config", str(config)], capture_output=True,
+                          text=True, timeout=60, cwd=cwd, check=False)
+
+
+def test_example_config_passes(repo_root: Path) -> None:
+    result = check(repo_root / "config.example.toml", repo_root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+    enabled = int(result.stdout.split("OK: ")[1].split(" feed")[0])
+    assert enabled >= 10
+
+
+def test_broken_config_lists_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    config = tmp_path / "tocsin.toml"
+    config.write_text(
+        '[polling]\ninterval = "5 minutes"\nintervall = "3m"\n'
+        '[http]\nmax_body_size = "lots"\n'
+        '[[feeds]]\nname = "a"\nurl = "ftp://example.org/feed"\n'
+        '[[feeds]]\nname = "b"\nurl = "https://example.org/feed"\ninterval = 300\n'
+    )
+    result = check(config, tmp_path)
+    assert result.returncode == 1
+    for expected in ("polling.interval", 'polling.intervall: unknown key (did you mean "interval"?)',
+                     "http.max_body_size", "feeds[0].url", "feeds[1].interval"):
+        assert expected in result.stderr, expected
+    assert "5 problem(s) found" in result.stdout
