@@ -1,15 +1,77 @@
-"""`tocsin replay`. (Placeholder: filled in by the issue that owns this command.)"""
+"""`tocsin replay`: backtest the rules on feed snapshots with a simulated clock; prints alerts, delivers nothing."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from daemon.config import DEFAULT_CONFIG_PATH, Settings, load_config
+from daemon.config.model import RulesConfig
+from daemon.errors import ConfigError, ParseError, RuleError
+from daemon.escalate.replay import read_silences, read_snapshot, replay, snapshot_files
+from daemon.matching.rules import load_rules
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("replay", help="(not yet implemented)")
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "replay", help="run feed snapshots through the pipeline with a simulated clock and print the alerts"
+    )
+    add_config_argument(parser)
+    parser.add_argument("--rules", action="append", type=Path, metavar="PATH",
+                        help="rule file or directory (repeatable; default: the configuration's rules.paths)")
+    parser.add_argument("--silences", type=Path, metavar="FILE",
+                        help="TOML file of [[silence]] tables (match, start, for, comment) to apply during replay")
+    parser.add_argument("--until", metavar="ISO8601",
+                        help="keep the clock running to this time after the last snapshot, for later reminders")
+    parser.add_argument("--json", action="store_true", help="one JSON alert per line (the webhook body)")
+    parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
+                        help="feed files, or directories of them (processed in file-name order)")
     parser.set_defaults(handler=handle)
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    explicit = args.config or os.environ.get("TOCSIN_CONFIG")
+    settings = load_config(explicit) if explicit or DEFAULT_CONFIG_PATH.exists() else Settings()
+    if args.rules:
+        paths = tuple(path.resolve() for path in args.rules)
+        settings = settings.model_copy(update={"rules": RulesConfig(paths=paths)})
+    return settings
+
+
 def handle(args: argparse.Namespace) -> int:
-    raise NotImplementedError("replay")
+    try:
+        until = datetime.fromisoformat(args.until.replace("Z", "+00:00")).astimezone(UTC) if args.until else None
+    except ValueError:
+        print_problems([f'--until "{args.until}" is not an ISO 8601 time such as 2020-03-01T00:00Z'])
+        return EX_USAGE
+    try:
+        settings = _settings(args)
+        rules = load_rules(settings.rule_paths)
+        silences = read_silences(args.silences) if args.silences else []
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    except RuleError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    try:
+        snapshots = [read_snapshot(path) for path in snapshot_files(args.snapshots)]
+    except ParseError as exc:
+        print_problems([str(exc)])
+        return EX_FAILURE
+    try:
+        for alert in replay(snapshots, settings, rules, silences, until):
+            if args.json:
+                print(json.dumps(alert.to_json(), ensure_ascii=False), flush=False)
+            else:
+                created = alert.created.isoformat().replace("+00:00", "Z")
+                print(f"{created}  {alert.kind:<17}  {alert.severity.value:<8}  {alert.title}")
+    except RuleError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    return EX_OK

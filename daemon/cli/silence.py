@@ -1,15 +1,118 @@
-"""`tocsin silence`. (Placeholder: filled in by the issue that owns this command.)"""
+"""`tocsin silence add|list|expire|alerts`: hold back matching alerts for a while; they are recorded, not sent."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
+
+from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from daemon.config import load_config
+from daemon.errors import ConfigError, StoreError
+from daemon.escalate.silences import MATCHER_HINT, Matcher, Silences
+from daemon.store import open_database
+from daemon.units import format_duration, parse_duration
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("silence", help="(not yet implemented)")
-    parser.set_defaults(handler=handle)
+    parser: argparse.ArgumentParser = commands.add_parser("silence", help="add, list or expire silences")
+    actions = parser.add_subparsers(dest="silence_action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="silence matching alerts for a while")
+    add.add_argument("--match", action="append", default=[], metavar="KEY=VALUE", required=True,
+                     help=f"all must match; {MATCHER_HINT}")
+    add.add_argument("--for", dest="duration", required=True, metavar="DURATION", help="how long, e.g. 6h or 2d")
+    add.add_argument("--start", metavar="ISO8601", help="when it begins (default: now)")
+    add.add_argument("--comment", default="", help="why, for the next person on shift")
+    add.set_defaults(handler=lambda args: _with_silences(args, _add))
+
+    listing = actions.add_parser("list", help="silences running or pending")
+    listing.add_argument("--all", action="store_true", help="include expired silences")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(handler=lambda args: _with_silences(args, _list))
+
+    expire = actions.add_parser("expire", help="end a silence now")
+    expire.add_argument("id", help="the silence id (sil_...)")
+    expire.set_defaults(handler=lambda args: _with_silences(args, _expire))
+
+    held = actions.add_parser("alerts", help="alerts held back by silences or re-alert intervals, newest first")
+    held.add_argument("id", nargs="?", help="only those of this silence")
+    held.add_argument("--limit", type=int, default=50)
+    held.add_argument("--json", action="store_true", help="one JSON object per line")
+    held.set_defaults(handler=lambda args: _with_silences(args, _alerts))
+
+    for sub in (add, listing, expire, held):
+        add_config_argument(sub)
 
 
-def handle(args: argparse.Namespace) -> int:
-    raise NotImplementedError("silence")
+@contextmanager
+def _open(args: argparse.Namespace) -> Iterator[Silences]:
+    settings = load_config(args.config)
+    db = open_database(settings.database_path, settings.store.synchronous)
+    try:
+        yield Silences(db)
+    finally:
+        db.close()
+
+
+def _with_silences(args: argparse.Namespace, action: Callable[[argparse.Namespace, Silences], int]) -> int:
+    try:
+        with _open(args) as silences:
+            return action(args, silences)
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    except StoreError as exc:
+        print_problems([str(exc)])
+        return EX_FAILURE
+    except ValueError as exc:
+        print_problems([str(exc)])
+        return EX_USAGE
+
+
+def _add(args: argparse.Namespace, silences: Silences) -> int:
+    now = datetime.now(UTC)
+    matchers = tuple(Matcher.parse(text) for text in args.match)
+    starts = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else now
+    if starts.tzinfo is None:
+        raise ValueError(f'--start "{args.start}" needs a time zone, e.g. 2026-03-01T08:00Z')
+    silence = silences.add(matchers, starts.astimezone(UTC), parse_duration(args.duration), args.comment, now)
+    print(f"{silence.id} silences {' '.join(args.match)} until {silence.ends_at.isoformat()}")
+    return EX_OK
+
+
+def _list(args: argparse.Namespace, silences: Silences) -> int:
+    now = datetime.now(UTC)
+    for silence in silences.current(now, include_expired=args.all):
+        held = silences.suppressed_count(silence.id)
+        if args.json:
+            print(json.dumps({**silence.to_json(), "suppressed": held}, ensure_ascii=False))
+            continue
+        state = "active" if silence.active(now) else ("pending" if silence.starts_at > now else "expired")
+        left = format_duration(silence.ends_at - now) + " left" if silence.ends_at > now else "ended"
+        print(f"{silence.id}  {state:<7}  {left:<12}  {held:>4} held  "
+              f"{' '.join(map(str, silence.matchers))}  {silence.comment}")
+    return EX_OK
+
+
+def _expire(args: argparse.Namespace, silences: Silences) -> int:
+    if silences.expire(args.id, datetime.now(UTC)):
+        print(f"{args.id} expired")
+        return EX_OK
+    print(f"error: no running or pending silence {args.id} (see `tocsin silence list`)", file=sys.stderr)
+    return EX_FAILURE
+
+
+def _alerts(args: argparse.Namespace, silences: Silences) -> int:
+    for held in silences.suppressed(args.id, limit=args.limit):
+        if args.json:
+            print(json.dumps({"reason": held.reason, "silence": held.silence_id, "at": held.at.isoformat(),
+                              "alert": held.alert.to_json()}, ensure_ascii=False))
+        else:
+            why = held.silence_id or held.reason
+            print(f"{held.at.isoformat()}  {why:<16}  {held.alert.kind:<17}  {held.alert.title}")
+    return EX_OK

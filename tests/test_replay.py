@@ -1,0 +1,76 @@
+"""`tocsin replay` prints, as a separate process, exactly the alerts of the live scenario run, delivering nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.alerts import Alert
+from tests.test_scenario import EXPECTED, SCENARIO, run_live
+
+
+def replay(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "daemon", "replay", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def replayed() -> list[dict[str, object]]:
+    done = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), "--silences", str(SCENARIO / "silences.toml"),
+                  str(SCENARIO / "snapshots"))
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_replay_prints_the_live_sequence(replayed: list[dict[str, object]], tmp_path: Path) -> None:
+    live, run = run_live(tmp_path, restart=True)
+    run.db.close()
+    assert replayed == [alert.to_json() for alert in live]
+    assert len(replayed) == len(EXPECTED)
+
+
+def test_replayed_alerts_are_webhook_bodies(replayed: list[dict[str, object]]) -> None:
+    schema_path = Path(__file__).resolve().parent.parent / "docs" / "alert.schema.json"
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    for body in replayed:
+        jsonschema.validate(body, schema)
+        assert Alert.from_json(body).to_json() == body
+
+
+def test_replay_without_the_silence_shows_what_it_held(replayed: list[dict[str, object]]) -> None:
+    done = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), str(SCENARIO / "snapshots"))
+    assert done.returncode == 0, done.stderr
+    unsilenced = [json.loads(line) for line in done.stdout.splitlines()]
+    extra = [a for a in unsilenced if a not in replayed]
+    assert [(a["kind"], a["rule"]) for a in extra] == [("match", "casualties")]
+
+
+def test_replay_text_output_lists_one_alert_per_line() -> None:
+    done = replay("--config", str(SCENARIO / "tocsin.toml"), *sorted(str(p) for p in (SCENARIO / "snapshots").glob(
+        "0*.xml")))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("2020-02-20T09:00:00Z  match")
+    assert "Idlib: escalation level elevated" in done.stdout
+
+
+def test_an_unreadable_snapshot_exits_1_naming_the_file(tmp_path: Path) -> None:
+    page = tmp_path / "page.xml"
+    page.write_text("<html><body>not a feed</body></html>", encoding="utf-8")
+    done = replay("--config", str(SCENARIO / "tocsin.toml"), str(page))
+    assert done.returncode == 1
+    assert "page" in done.stderr
+
+
+def test_invalid_escalation_rules_exit_78_with_file_and_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[escalation]]\nid = "x"\ngroup_by = "planet"\nwindow = "7d"\nlevel = "high"\n'
+                     'count = { tag = "shootdown", at_least = 2 }\n', encoding="utf-8")
+    done = replay("--config", str(SCENARIO / "tocsin.toml"), "--rules", str(rules), str(SCENARIO / "snapshots"))
+    assert done.returncode == 78
+    assert f"{rules}:3:" in done.stderr and 'group_by "planet"' in done.stderr

@@ -1,0 +1,79 @@
+"""Silences: matching alerts are recorded and listed, not returned; the `tocsin silence` command manages them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.clock import SimulatedClock
+from daemon.escalate.silences import Matcher, Silences
+from daemon.store import open_database
+from tests.scenario.helpers import T0, escalation, item, match
+
+
+def test_a_silence_suppresses_matching_alerts_only_while_it_runs(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    silence = stage.silences.add((Matcher.parse("rule=shootdown*"), Matcher.parse("place=idlib")), T0,
+                                 timedelta(hours=6), "known incident", T0)
+    with db.transaction():
+        held = stage.on_item(item("Helicopter downed over Idlib"), [match("shootdown-aircraft", "shootdown",
+                                                                          places=("Idlib",))])
+        elsewhere = stage.on_item(item("Drone downed over Kharkiv", feed="b"),
+                                  [match("shootdown-drone", "shootdown", places=("Kharkiv",))])
+    assert held == []
+    assert [a.places for a in elsewhere] == [("Kharkiv",)]
+    suppressed = stage.silences.suppressed(silence.id)
+    assert [(s.reason, s.alert.title) for s in suppressed] == [("silenced", "Shootdown aircraft: Helicopter downed "
+                                                                "over Idlib")]
+    clock.advance(timedelta(hours=7))
+    with db.transaction():
+        later = stage.on_item(item("Jet shot down in Idlib", feed="c", link="https://c.example/jet"),
+                              [match("shootdown-jet", "shootdown", places=("Idlib",))])
+    assert len(later) == 1
+
+
+def test_expire_ends_a_silence_now(tmp_path: Path) -> None:
+    silences = Silences(open_database(tmp_path / "state.db"))
+    silence = silences.add((Matcher.parse("tag=strike"),), T0, timedelta(days=1), "", T0)
+    assert silences.expire(silence.id, T0 + timedelta(hours=1))
+    assert not silences.expire(silence.id, T0 + timedelta(hours=2))
+    assert silences.current(T0 + timedelta(hours=2)) == []
+    assert [s.id for s in silences.current(T0, include_expired=True)] == [silence.id]
+
+
+@pytest.mark.parametrize("text", ["rule", "rule=", "colour=red", "=x"])
+def test_bad_matchers_say_how_to_write_them(text: str) -> None:
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        Matcher.parse(text)
+
+
+def tocsin(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "daemon", *args, "--config", str(config)], capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_silence_command_adds_lists_and_expires(tmp_path: Path) -> None:
+    config = tmp_path / "tocsin.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = []\n', encoding="utf-8")
+    added = tocsin(config, "silence", "add", "--match", "rule=shootdown", "--match", "place=Idlib", "--for", "6h",
+                   "--comment", "handled by the desk")
+    assert added.returncode == 0, added.stderr
+    silence_id = added.stdout.split()[0]
+    assert silence_id.startswith("sil_")
+    listed = tocsin(config, "silence", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [entry] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert entry["matchers"] == ["rule=shootdown", "place=Idlib"] and entry["comment"] == "handled by the desk"
+    assert entry["suppressed"] == 0
+    assert tocsin(config, "silence", "expire", silence_id).returncode == 0
+    assert tocsin(config, "silence", "list", "--json").stdout == ""
+    assert tocsin(config, "silence", "expire", silence_id).returncode == 1
+    bad = tocsin(config, "silence", "add", "--match", "colour=red", "--for", "1h")
+    assert bad.returncode == 64 and "unknown matcher key" in bad.stderr
