@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from datetime import datetime
 
 import httpx
 
@@ -32,6 +33,11 @@ log = logging.getLogger("tocsin.deliver")
 _IDLE_POLL_S = 5.0
 """Longest sleep between looks at the outbox (another process, e.g. `tocsin alerts retry`, may have changed it)."""
 _HOUSEKEEPING_EVERY_S = 3600.0
+_CONNECTIONS = 8
+"""httpx's pool costs CPU per request in proportion to its size (encode/httpx#3215): keep it small."""
+_RECORD_EVERY_S = 0.02
+"""Outcomes of sends finished meanwhile are written together at most this often while sends are in flight: one
+fsync for many deliveries. A crash in between only means those are sent again (at least once)."""
 
 
 class DeliveryWorker:
@@ -45,7 +51,10 @@ class DeliveryWorker:
         self._senders: dict[str, Sender | str] = {}
         self._http: httpx.AsyncClient | None = None
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}
+        self._finished: list[tuple[Delivery, Outcome, bool]] = []
+        """Outcomes not yet written: the loop records them in one transaction (one fsync for many sends)."""
         self._last_housekeeping = 0.0
+        self._last_record = 0.0
 
     def configure(self, config: DeliveryConfig) -> None:
         """Reload: new receivers and routes apply to the next send; deliveries in flight finish as they are."""
@@ -62,8 +71,10 @@ class DeliveryWorker:
         while True:
             wakeup.clear()
             try:
-                started = self._cycle(ignore_wait=False)
+                started = self._cycle(ignore_wait=False, record_all=False)
                 wait_s = self._seconds_until_due() if started == 0 else 0.0
+                if self._finished:
+                    wait_s = min(wait_s, _RECORD_EVERY_S)
             except sqlite3.Error as exc:
                 log.error("outbox unavailable, retrying in %gs: %s", _IDLE_POLL_S, exc)
                 wait_s = _IDLE_POLL_S
@@ -82,6 +93,7 @@ class DeliveryWorker:
             if not self._inflight or remaining <= 0:
                 break
             await asyncio.wait(list(self._inflight.values()), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        self._record_finished()
         return self.pending()
 
     async def close(self) -> None:
@@ -90,15 +102,16 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._record_finished()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
 
     def pending(self) -> int:
-        return self.store.counts()["pending"]
+        return self.store.count("pending")
 
     def dead(self) -> int:
-        return self.store.counts()["dead"]
+        return self.store.count("dead")
 
     async def deliver_now(self, delivery_id: int, *, retry: bool = True) -> Outcome:
         """Send one delivery at once whatever its schedule (`tocsin send-test`); with `retry=False` a failure is
@@ -106,19 +119,25 @@ class DeliveryWorker:
         delivery = self.store.get(delivery_id)
         if delivery is None or delivery.state != "pending":
             return Outcome.permanent(f"delivery {delivery_id} is not pending")
-        return await self._deliver(delivery, retry=retry)
+        outcome = await self._deliver(delivery, retry=retry)
+        self._record_finished()
+        return outcome
 
     # -- the loop's work -------------------------------------------------------------------------------------
 
-    def _cycle(self, *, ignore_wait: bool) -> int:
-        """Flush due groups, start due deliveries; returns how many were started."""
+    def _cycle(self, *, ignore_wait: bool, record_all: bool = True) -> int:
+        """Record finished sends, flush due groups, start due deliveries; returns how many were started."""
+        if record_all or not self._inflight or time.monotonic() - self._last_record >= _RECORD_EVERY_S:
+            self._record_finished()
         now = self.clock.now()
-        with self.db.transaction():
-            self.grouper.flush_due(now, ignore_wait=ignore_wait)
+        if self.store.due_groups(now, ignore_wait=ignore_wait):
+            with self.db.transaction():
+                self.grouper.flush_due(now, ignore_wait=ignore_wait)
         free = self.config.concurrency - len(self._inflight)
         started = 0
         if free > 0:
-            for delivery in self.store.due(now, free, skip=self._inflight):
+            busy = {*self._inflight, *(delivery.id for delivery, _, _ in self._finished)}
+            for delivery in self.store.due(now, free, skip=busy):
                 self._inflight[delivery.id] = asyncio.create_task(
                     self._deliver(delivery), name=f"deliver-{delivery.id}"
                 )
@@ -145,9 +164,8 @@ class DeliveryWorker:
         self._update_gauges()
 
     def _update_gauges(self) -> None:
-        counts = self.store.counts()
-        metrics.outbox_depth.set(counts["pending"])
-        metrics.dead_letters.set(counts["dead"])
+        metrics.outbox_depth.set(self.pending())
+        metrics.dead_letters.set(self.dead())
 
     async def _deliver(self, delivery: Delivery, *, retry: bool = True) -> Outcome:
         try:
@@ -164,7 +182,7 @@ class DeliveryWorker:
                     # A bug in one receiver kind must not stop every delivery; the alert waits for a fix.
                     log.exception("receiver %s: unexpected error sending delivery %d", delivery.receiver, delivery.id)
                     outcome = Outcome.retry(f"internal error: {type(exc).__name__}")
-            self._record(delivery, outcome, retry=retry)
+            self._finished.append((delivery, outcome, retry))
             return outcome
         finally:
             self._inflight.pop(delivery.id, None)
@@ -180,7 +198,7 @@ class DeliveryWorker:
                 if self._http is None:
                     self._http = httpx.AsyncClient(
                         follow_redirects=False,
-                        limits=httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=16),
+                        limits=httpx.Limits(max_connections=_CONNECTIONS, max_keepalive_connections=_CONNECTIONS),
                     )
                 try:
                     self._senders[name] = build_sender(receiver, self._http, self.clock)
@@ -189,29 +207,37 @@ class DeliveryWorker:
                     self._senders[name] = str(exc)
         return self._senders[name]
 
-    def _record(self, delivery: Delivery, outcome: Outcome, *, retry: bool) -> None:
+    def _record_finished(self) -> None:
+        if not self._finished:
+            return
+        batch, self._finished = self._finished, []
+        self._last_record = time.monotonic()
         now = self.clock.now()
-        first = delivery.alert_ids[0] if delivery.alert_ids else "-"
         with self.db.transaction():
-            if outcome.status == "delivered":
-                self.store.mark_delivered(delivery.id, now)
-                metrics.deliveries.labels(receiver=delivery.receiver, outcome="delivered").inc()
-                log.debug("delivered %d (%s) to %s", delivery.id, first, delivery.receiver)
-                return
-            expires = delivery.created_at + self.config.max_age
-            if outcome.status == "retry" and retry and now < expires:
-                wait = self._backoff.delay(delivery.attempts + 1, outcome.retry_after)
-                next_attempt = min(now + wait, expires)
-                self.store.mark_retry(delivery.id, next_attempt, outcome.reason)
-                metrics.deliveries.labels(receiver=delivery.receiver, outcome="retry").inc()
-                log.warning("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,
-                            delivery.receiver, format_duration(next_attempt - now), outcome.reason)
-                return
-            reason = outcome.reason
-            if outcome.status == "retry" and retry:
-                reason += f" (still failing {format_duration(self.config.max_age)} after it was queued)"
-            self.store.mark_dead(delivery.id, now, reason)
-            metrics.deliveries.labels(receiver=delivery.receiver, outcome="dead").inc()
-            log.error("delivery %d (%s) to %s is dead: %s; `tocsin alerts retry %d` requeues it", delivery.id,
-                      first, delivery.receiver, reason, delivery.id)
+            for delivery, outcome, retry in batch:
+                self._record(delivery, outcome, now, retry=retry)
         self._update_gauges()
+
+    def _record(self, delivery: Delivery, outcome: Outcome, now: datetime, *, retry: bool) -> None:
+        first = delivery.alert_ids[0] if delivery.alert_ids else "-"
+        if outcome.status == "delivered":
+            self.store.mark_delivered(delivery.id, now)
+            metrics.deliveries.labels(receiver=delivery.receiver, outcome="delivered").inc()
+            log.debug("delivered %d (%s) to %s", delivery.id, first, delivery.receiver)
+            return
+        expires = delivery.created_at + self.config.max_age
+        if outcome.status == "retry" and retry and now < expires:
+            wait = self._backoff.delay(delivery.attempts + 1, outcome.retry_after)
+            next_attempt = min(now + wait, expires)
+            self.store.mark_retry(delivery.id, next_attempt, outcome.reason)
+            metrics.deliveries.labels(receiver=delivery.receiver, outcome="retry").inc()
+            log.warning("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,
+                        delivery.receiver, format_duration(next_attempt - now), outcome.reason)
+            return
+        reason = outcome.reason
+        if outcome.status == "retry" and retry:
+            reason += f" (still failing {format_duration(self.config.max_age)} after it was queued)"
+        self.store.mark_dead(delivery.id, now, reason)
+        metrics.deliveries.labels(receiver=delivery.receiver, outcome="dead").inc()
+        log.error("delivery %d (%s) to %s is dead: %s; `tocsin alerts retry %d` requeues it", delivery.id,
+                  first, delivery.receiver, reason, delivery.id)
