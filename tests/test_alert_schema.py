@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import jsonschema
@@ -10,7 +11,7 @@ import pytest
 from daemon.alerts import Alert
 from daemon.group import digest_alert
 from daemon.severity import Severity
-from tests.alert_factory import T0, make_alert, schema
+from tests.alert_factory import SCHEMA_PATH, T0, make_alert, schema
 
 
 def test_the_schema_is_valid_draft_2020_12() -> None:
@@ -47,3 +48,10 @@ def test_ids_are_stable_and_distinct() -> None:
     assert make_alert(1).id != make_alert(2).id
     digest = digest_alert("morning", [make_alert(1)], T0)
     assert digest.members == (make_alert(1),)
+
+
+def test_the_documented_example_is_valid() -> None:
+    text = (SCHEMA_PATH.parent / "delivery.md").read_text()
+    example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    jsonschema.validate(example, schema(), cls=jsonschema.Draft202012Validator)
+    assert Alert.from_json(example).to_json() == example
