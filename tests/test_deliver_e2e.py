@@ -1,0 +1,78 @@
+"""End to end: `tocsin run --once` polls a real feed, the default rule pack fires, and the alert reaches a real
+webhook receiver, signed, valid against docs/alert.schema.json, and listed by `tocsin alerts --recent`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from email.utils import formatdate
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.alert_factory import schema
+from tests.conftest import REPO
+from tests.servers.feed_server import FeedItem, FeedServer
+from tests.servers.webhook_receiver import WebhookReceiver
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TOCSIN_", "STATE_DIRECTORY"))}
+    return subprocess.run([sys.executable, "-m", "daemon", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.slow
+def test_run_once_delivers_a_signed_schema_valid_alert(tmp_path: Path) -> None:
+    feeds = FeedServer().start()
+    try:
+        feed = feeds.add_feed("world")
+        feed.items.append(FeedItem(
+            guid="heli-1", title="Syrian army helicopter shot down over Idlib",
+            link="https://news.example.org/idlib/heli-1",
+            description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
+            pub_date=formatdate(usegmt=True),
+        ))
+        (tmp_path / "hook.secret").write_text(SECRET)
+        config = tmp_path / "tocsin.toml"
+        config.write_text(f"""
+state_dir = "{tmp_path / 'state'}"
+[rules]
+paths = ["{REPO / 'rules'}"]
+[[feeds]]
+name = "world"
+url = "{feeds.url('/feed/world')}"
+backfill = true
+[[delivery.receivers]]
+name = "hook"
+kind = "webhook"
+url = "URL"
+secret = {{ file = "{tmp_path / 'hook.secret'}" }}
+[delivery.default]
+receivers = ["hook"]
+""")
+        with WebhookReceiver(secret=SECRET) as receiver:
+            config.write_text(config.read_text().replace('"URL"', f'"{receiver.url}"'))
+            result = tocsin("run", "--once", "--config", str(config))
+            assert result.returncode == 0, result.stderr
+            accepted = receiver.accepted()
+    finally:
+        feeds.close()
+    assert accepted, f"no alert arrived; stderr:\n{result.stderr}"
+    assert all(request.verified for request in accepted)
+    bodies = [request.json() for request in accepted]
+    for body in bodies:
+        jsonschema.validate(body, schema(), cls=jsonschema.Draft202012Validator)
+    shootdown = [body for body in bodies if "shootdown" in body["tags"]]
+    assert shootdown, [body["tags"] for body in bodies]
+    assert shootdown[0]["items"][0]["link"] == "https://news.example.org/idlib/heli-1"
+    listed = tocsin("alerts", "--config", str(config), "--recent", "10", "--json")
+    assert listed.returncode == 0, listed.stderr
+    recent = json.loads(listed.stdout)
+    assert {alert["id"] for alert in recent} >= {body["id"] for body in bodies}
+    assert all(d["state"] == "delivered" for alert in recent for d in alert["deliveries"])
