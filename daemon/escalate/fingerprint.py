@@ -19,22 +19,9 @@ from daemon.matching.model import Match
 
 PERMUTATIONS = 32
 BAND_ROWS = 4
-_PRIME = (1 << 61) - 1
 _MASK63 = (1 << 63) - 1
 
 
-def _coefficients() -> tuple[tuple[int, int], ...]:
-    # Fixed, derived from a constant seed: signatures stored in the database must stay comparable across runs.
-    pairs = []
-    for index in range(PERMUTATIONS):
-        digest = hashlib.blake2b(f"tocsin-minhash-{index}".encode(), digest_size=16).digest()
-        multiplier = int.from_bytes(digest[:8], "big") % (_PRIME - 1) + 1
-        offset = int.from_bytes(digest[8:], "big") % _PRIME
-        pairs.append((multiplier, offset))
-    return tuple(pairs)
-
-
-_COEFFICIENTS = _coefficients()
 _WORD = re.compile(r"\w+")
 _STOPWORDS_TEXT = (
     "the a an and or of in on at to for from by with as is are was were be been has have had it its this that "
@@ -47,9 +34,10 @@ _STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
 
 def normalize(text: str) -> str:
     """Case-folded, accents removed (Idleb and Idléb compare equal), whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(stripped.casefold().split())
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(text.casefold().split())
 
 
 def words(text: str) -> frozenset[str]:
@@ -65,26 +53,29 @@ def words(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
-def _word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big") % _PRIME
+def _word_hashes(word: str) -> tuple[int, ...]:
+    """PERMUTATIONS independent 32-bit hashes of a word, from one extendable-output hash call."""
+    return struct.unpack(f">{PERMUTATIONS}I", hashlib.shake_128(word.encode()).digest(4 * PERMUTATIONS))
 
 
 def minhash(word_set: frozenset[str]) -> tuple[int, ...]:
-    hashes = [_word_hash(word) for word in word_set] or [0]
-    return tuple(min((a * h + b) % _PRIME for h in hashes) for a, b in _COEFFICIENTS)
+    """Per hash function, the minimum over the words (zip and min run in C: no Python loop per function)."""
+    if not word_set:
+        return (0,) * PERMUTATIONS
+    return tuple(map(min, zip(*map(_word_hashes, word_set), strict=True)))
 
 
 def similarity(first: tuple[int, ...], second: tuple[int, ...]) -> float:
     """Estimated Jaccard similarity of the word sets behind two signatures."""
-    return sum(1 for a, b in zip(first, second, strict=True) if a == b) / PERMUTATIONS
+    return sum(a == b for a, b in zip(first, second, strict=True)) / PERMUTATIONS
 
 
 def pack(signature: tuple[int, ...]) -> bytes:
-    return struct.pack(f">{PERMUTATIONS}Q", *signature)
+    return struct.pack(f">{PERMUTATIONS}I", *signature)
 
 
 def unpack(blob: bytes) -> tuple[int, ...]:
-    return struct.unpack(f">{PERMUTATIONS}Q", blob)
+    return struct.unpack(f">{PERMUTATIONS}I", blob)
 
 
 def _key(*parts: str | int) -> int:
@@ -109,12 +100,13 @@ class Fingerprint:
         return cls(word_set, minhash(word_set), frozenset(entities), frozenset(numbers), frozenset(tags))
 
     def index_keys(self) -> list[int]:
-        """MinHash bands (similar wording) and entity names (same place or actor, different wording)."""
-        bands = [
-            _key("band", start, *self.signature[start : start + BAND_ROWS])
-            for start in range(0, PERMUTATIONS, BAND_ROWS)
+        """Per tag (joining needs a shared tag): MinHash bands (similar wording) and entity names (same place or
+        actor, different wording)."""
+        bands = [self.signature[start : start + BAND_ROWS] for start in range(0, PERMUTATIONS, BAND_ROWS)]
+        return [
+            *(_key("band", tag, start, *band) for tag in sorted(self.tags) for start, band in enumerate(bands)),
+            *(_key("entity", tag, name) for tag in sorted(self.tags) for name in sorted(self.entities)),
         ]
-        return bands + [_key("entity", name) for name in sorted(self.entities)]
 
     def score(self, other: Fingerprint) -> float:
         """How strongly two reports look like one event: 0 unless a tag is shared (a rule fires once per story,

@@ -111,19 +111,21 @@ def load_escalation_rules(paths: Sequence[Path]) -> EscalationRuleSet:
     """Every `[[escalation]]` table under `paths`; raises RuleError listing every problem at once."""
     files, problems = rule_files(paths)
     rules: list[EscalationRule] = []
-    for path in files:
-        rules.extend(_load_file(path, problems))
     first_seen: dict[str, str] = {}
-    for rule in rules:
-        if rule.id in first_seen:
-            problems.append(f'{rule.source}: escalation rule "{rule.id}": id already used at {first_seen[rule.id]}')
-        first_seen.setdefault(rule.id, rule.source)
+    for path in files:
+        for rule_id, source, rule in _load_file(path, problems):
+            if rule_id in first_seen:
+                problems.append(f'{source}: escalation rule "{rule_id}": id already used at {first_seen[rule_id]}')
+            first_seen.setdefault(rule_id, source)
+            if rule is not None:
+                rules.append(rule)
     if problems:
         raise RuleError(problems)
     return EscalationRuleSet(tuple(rules), tuple(files))
 
 
-def _load_file(path: Path, problems: list[str]) -> list[EscalationRule]:
+def _load_file(path: Path, problems: list[str]) -> list[tuple[str, str, EscalationRule | None]]:
+    """(id, file:line, the rule or None when invalid) for each table with an id."""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -139,16 +141,16 @@ def _load_file(path: Path, problems: list[str]) -> list[EscalationRule]:
         return []
     lines = text.splitlines()
     headers = [number for number, line in enumerate(lines, start=1) if _HEADER.match(line)]
-    rules = []
+    found = []
     for index, table in enumerate(tables):
         start = headers[index] if index < len(headers) else 1
         end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
         checker = _RuleChecker(path, lines, start, end, table, index)
         rule = checker.check()
         problems.extend(checker.problems)
-        if rule is not None:
-            rules.append(rule)
-    return rules
+        if isinstance(table.get("id"), str):
+            found.append((table["id"], f"{path}:{start}", rule))
+    return found
 
 
 class _RuleChecker:
@@ -193,7 +195,7 @@ class _RuleChecker:
             return None
         condition = self._condition(given[0])
         window, level = timedelta(0), 0
-        if not isinstance(condition, Ladder):
+        if given[0] != "ladder":
             window = self.duration("window", table, required=True) or timedelta(0)
             level_text = self.string("level", required=True)
             if level_text is not None:

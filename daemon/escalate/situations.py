@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,7 +57,18 @@ class Finding:
     rule: EscalationRule
     rank: int
     reason: str
-    signals: tuple[Signal, ...]
+    signals: tuple[Signal, ...] | None = None
+    """The signals behind it, when assessing found them anyway; otherwise looked up only for an alert."""
+
+
+def concerns(rule: EscalationRule, tags: set[str], match_rule: str) -> bool:
+    """Whether new signals with these tags (from this rule engine rule) can change what the escalation rule says."""
+    condition = rule.condition
+    if isinstance(condition, Count):
+        return condition.rule == match_rule if condition.rule else condition.tag in tags
+    if isinstance(condition, Combination):
+        return not tags.isdisjoint(condition.tags)
+    return not tags.isdisjoint(condition.weights)
 
 
 def situation_keys(match: Match, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -77,7 +89,7 @@ class Situations:
         stamp = int(now.timestamp())
         alerts = []
         for kind, situation in situation_keys(match, self.rules.group_kinds):
-            added = 0
+            added: set[str] = set()
             for tag in match.tags:
                 inserted = self.db.connection.execute(
                     "INSERT OR IGNORE INTO situation_signals "
@@ -86,10 +98,12 @@ class Situations:
                     (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
                 ).rowcount
                 if inserted:
-                    added += 1
+                    added.add(tag)
                     self._score(situation, kind, tag, now)
-            if added:
-                alert = self._reassess(kind, situation, now, rising_only=True)
+            # Only the rules these signals concern can have risen; the others are where they were or lower.
+            concerned = [rule for rule in self.rules.grouped_by(kind) if concerns(rule, added, match.rule)]
+            if concerned:
+                alert = self._reassess(situation, concerned, now, rising_only=True)
                 if alert is not None:
                     alerts.append(alert)
         return alerts
@@ -101,8 +115,8 @@ class Situations:
         ).fetchall()
         alerts = []
         for (situation,) in rows:
-            kind = situation.partition(":")[0]
-            alert = self._reassess(kind, situation, now, rising_only=False)
+            rules = self.rules.grouped_by(situation.partition(":")[0])
+            alert = self._reassess(situation, rules, now, rising_only=False)
             if alert is not None:
                 alerts.append(alert)
         return alerts
@@ -140,8 +154,9 @@ class Situations:
         elapsed = max(0.0, now.timestamp() - row["at"])
         return float(row["score"]) * math.pow(0.5, elapsed / rule.condition.half_life.total_seconds())
 
-    def _reassess(self, kind: str, situation: str, now: datetime, *, rising_only: bool) -> Alert | None:
-        findings = [self._assess(rule, situation, now) for rule in self.rules.grouped_by(kind)]
+    def _reassess(self, situation: str, rules: Sequence[EscalationRule], now: datetime, *,
+                  rising_only: bool) -> Alert | None:
+        findings = [self._assess(rule, situation, now) for rule in rules]
         rank = max((finding.rank for finding in findings), default=0)
         row = self.db.connection.execute(
             "SELECT level FROM situations WHERE situation = ?", (situation,)
@@ -161,15 +176,14 @@ class Situations:
         level = level_name(rank) or "none"
         if not self.throttle.allow(f"situation:{situation}", level, now, self.config.repeat_interval):
             return None
-        return self._alert(kind, situation, previous, rank, [f for f in findings if f.rank], now)
+        return self._alert(situation, previous, rank, [f for f in findings if f.rank], now)
 
     def _assess(self, rule: EscalationRule, situation: str, now: datetime) -> Finding:
         condition = rule.condition
         if isinstance(condition, Ladder):
             score = self._decayed_score(rule, situation, now)
-            signals = self._signals(situation, now - 4 * condition.half_life, tags=tuple(condition.weights))
             reason = f"score {score:.1f} (half-life {format_duration(condition.half_life)})"
-            return Finding(rule, condition.level(score), reason, signals)
+            return Finding(rule, condition.level(score), reason)
         since = now - rule.window
         if isinstance(condition, Count):
             where, params = _filter(situation, since, (condition.tag,) if condition.tag else None, condition.rule)
@@ -178,9 +192,7 @@ class Situations:
             ).fetchone()[0]
             what = condition.tag or condition.rule
             return Finding(rule, rule.level if stories >= condition.at_least else 0,
-                           f"{stories} {what} stories within {_window(rule)}",
-                           self._signals(situation, since, tags=(condition.tag,) if condition.tag else None,
-                                         rule=condition.rule))
+                           f"{stories} {what} stories within {_window(rule)}")
         return self._combination(rule, condition, situation, since)
 
     def _combination(self, rule: EscalationRule, condition: Combination, situation: str,
@@ -196,6 +208,16 @@ class Situations:
                 after = found.at
         joiner = " then " if condition.ordered else " and "
         return Finding(rule, rule.level, f"{joiner.join(condition.tags)} within {_window(rule)}", tuple(chosen))
+
+    def _explain(self, finding: Finding, situation: str, now: datetime) -> tuple[Signal, ...]:
+        if finding.signals is not None:
+            return finding.signals
+        condition = finding.rule.condition
+        if isinstance(condition, Ladder):
+            return self._signals(situation, now - 4 * condition.half_life, tags=tuple(condition.weights))
+        assert isinstance(condition, Count)
+        return self._signals(situation, now - finding.rule.window, tags=(condition.tag,) if condition.tag else None,
+                             rule=condition.rule)
 
     def _signals(self, situation: str, since: datetime, *, tags: tuple[str, ...] | None = None,
                  rule: str | None = None) -> tuple[Signal, ...]:
@@ -214,19 +236,19 @@ class Situations:
         ).fetchone()
         return _signal(row) if row else None
 
-    def _alert(self, kind: str, situation: str, previous: int, rank: int, findings: list[Finding],
-               now: datetime) -> Alert:
+    def _alert(self, situation: str, previous: int, rank: int, findings: list[Finding], now: datetime) -> Alert:
         level = level_name(rank) or "none"
         before = level_name(previous) or "none"
-        subject = situation.partition(":")[2]
+        kind, _, subject = situation.partition(":")
         verb = "rose" if rank > previous else "fell"
         top = max(findings, key=lambda finding: finding.rank, default=None)
         lines = [f"{subject}: level {verb} from {before} to {level}."]
         items: dict[str, AlertItem] = {}
         tags: dict[str, None] = {}
-        for finding in findings:
+        explained = [(finding, self._explain(finding, situation, now)) for finding in findings]
+        for finding, signals in explained:
             lines.append(f"{finding.rule.title} ({finding.rule.id}): {finding.reason}.")
-            for signal in finding.signals[-EXPLAINED_SIGNALS:]:
+            for signal in signals:
                 lines.append(f"  - {signal.tag}: {signal.item.title} ({signal.item.feed})")
                 items.setdefault(signal.item.link, signal.item)
                 tags[signal.tag] = None
@@ -249,8 +271,8 @@ class Situations:
                 "previous_level": before,
                 "findings": [
                     {"rule": f.rule.id, "level": level_name(f.rank), "reason": f.reason,
-                     "signals": [s.to_json() for s in f.signals[-EXPLAINED_SIGNALS:]]}
-                    for f in findings
+                     "signals": [s.to_json() for s in signals]}
+                    for f, signals in explained
                 ],
             },
         )

@@ -9,7 +9,7 @@ not add an independent source.
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,10 +18,20 @@ from daemon.escalate.fingerprint import Fingerprint, pack, similarity, unpack
 from daemon.items import Item, content_hash
 from daemon.store import Database
 
-POSTINGS_PER_KEY = 16
+POSTINGS_PER_KEY = 8
 """Newest stories looked at per index key: bounds the work for a common place such as a capital."""
 REPORTS_COMPARED = 32
 """Reports of a story compared with a new one to spot wire copies; later reports are counted, not stored."""
+
+
+def _join(values: frozenset[str]) -> str:
+    # Newline-separated: no value holds one (words are \w+, names come from the gazetteer), and splitting is
+    # cheaper than JSON for the dozens of candidates read per report.
+    return "\n".join(sorted(values))
+
+
+def _split(text: str) -> frozenset[str]:
+    return frozenset(text.split("\n")) if text else frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,30 +55,27 @@ class Stories:
         stamp = int(now.timestamp())
         window_start = int((now - self.config.story_window).timestamp())
         keys = fingerprint.index_keys()
-        best: tuple[float, str, str, int] | None = None
-        for story_id in self._candidates(keys, window_start):
-            row = self.db.connection.execute(
-                "SELECT title, words, signature, entities, numbers, tags, sources FROM stories WHERE id = ?",
-                (story_id,),
-            ).fetchone()
+        best: tuple[float, sqlite3.Row] | None = None
+        for row in self._candidates(keys, window_start):
             candidate = Fingerprint(
-                frozenset(row["words"].split()), unpack(row["signature"]), frozenset(json.loads(row["entities"])),
-                frozenset(json.loads(row["numbers"])), frozenset(json.loads(row["tags"])),
+                _split(row["words"]), unpack(row["signature"]), _split(row["entities"]), _split(row["numbers"]),
+                _split(row["tags"]),
             )
             score = fingerprint.score(candidate)
             if score >= self.config.story_similarity and (best is None or score > best[0]):
-                best = (score, story_id, row["title"], row["sources"])
+                best = (score, row)
         if best is None:
             return self._start(item, fingerprint, keys, stamp)
-        _, story_id, title, sources = best
-        new_source = self._independent(story_id, item.feed, fingerprint)
-        sources += int(new_source)
+        story = best[1]
+        new_source = self._independent(story["id"], item.feed, fingerprint)
+        sources = story["sources"] + int(new_source)
         self.db.connection.execute(
             "UPDATE stories SET last_at = ?, sources = ?, reports = reports + 1 WHERE id = ?",
-            (stamp, sources, story_id),
+            (stamp, sources, story["id"]),
         )
-        self._add_report(story_id, item.feed, fingerprint, stamp)
-        return Placement(story_id, title, created=False, sources=sources, new_source=new_source)
+        if story["reports"] < REPORTS_COMPARED:
+            self._add_report(story["id"], item.feed, fingerprint, stamp)
+        return Placement(story["id"], story["title"], created=False, sources=sources, new_source=new_source)
 
     def first_alert(self, story_id: str, rule: str) -> bool:
         """True the first time a rule fires for a story (and remembers it)."""
@@ -86,15 +93,18 @@ class Stories:
             connection.execute(f"DELETE FROM {table} WHERE story_id IN ({old})", (stamp,))
         return connection.execute("DELETE FROM stories WHERE first_at < ?", (stamp,)).rowcount
 
-    def _candidates(self, keys: list[int], window_start: int) -> list[str]:
-        found: dict[str, None] = {}
-        for key in keys:
-            for row in self.db.connection.execute(
-                "SELECT story_id FROM story_keys WHERE key = ? AND first_at >= ? ORDER BY first_at DESC LIMIT ?",
-                (key, window_start, POSTINGS_PER_KEY),
-            ):
-                found[row[0]] = None
-        return list(found)
+    def _candidates(self, keys: list[int], window_start: int) -> list[sqlite3.Row]:
+        """Stories in the window posted under any of the keys, the newest POSTINGS_PER_KEY per key, in one query."""
+        postings = " UNION ".join(
+            "SELECT story_id FROM (SELECT story_id FROM story_keys WHERE key = ? AND first_at >= ? "
+            "ORDER BY first_at DESC LIMIT ?)"
+            for _ in keys
+        )
+        return self.db.connection.execute(
+            "SELECT id, title, words, signature, entities, numbers, tags, sources, reports FROM stories "
+            f"WHERE id IN ({postings}) ORDER BY first_at, id",
+            [value for key in keys for value in (key, window_start, POSTINGS_PER_KEY)],
+        ).fetchall()
 
     def _independent(self, story_id: str, feed: str, fingerprint: Fingerprint) -> bool:
         for row in self.db.connection.execute(
@@ -113,9 +123,8 @@ class Stories:
             "INSERT INTO stories (id, first_at, last_at, title, words, signature, entities, numbers, tags) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                story_id, stamp, stamp, item.title, " ".join(sorted(fingerprint.words)), pack(fingerprint.signature),
-                json.dumps(sorted(fingerprint.entities)), json.dumps(sorted(fingerprint.numbers)),
-                json.dumps(sorted(fingerprint.tags)),
+                story_id, stamp, stamp, item.title, _join(fingerprint.words), pack(fingerprint.signature),
+                _join(fingerprint.entities), _join(fingerprint.numbers), _join(fingerprint.tags),
             ),
         )
         connection.executemany(
@@ -126,11 +135,7 @@ class Stories:
         return Placement(story_id, item.title, created=True, sources=1, new_source=True)
 
     def _add_report(self, story_id: str, feed: str, fingerprint: Fingerprint, stamp: int) -> None:
-        stored = self.db.connection.execute(
-            "SELECT count(*) FROM story_reports WHERE story_id = ?", (story_id,)
-        ).fetchone()[0]
-        if stored < REPORTS_COMPARED:
-            self.db.connection.execute(
-                "INSERT INTO story_reports (story_id, feed, signature, at) VALUES (?, ?, ?, ?)",
-                (story_id, feed, pack(fingerprint.signature), stamp),
-            )
+        self.db.connection.execute(
+            "INSERT INTO story_reports (story_id, feed, signature, at) VALUES (?, ?, ?, ?)",
+            (story_id, feed, pack(fingerprint.signature), stamp),
+        )
