@@ -22,7 +22,7 @@ from daemon.matching.terms import bounded, find_all, term_body
 from daemon.matching.text import FieldText
 
 # Words without which no deadline phrase can be present; the prefilter needs something to look for.
-DEADLINE_CUE = bounded("by|before|until|till|within|deadline|ultimatum|no later than|ahead of")
+DEADLINE_CUE = bounded("by|before|until|till|within|deadline|ultimatum|no later than")
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ _MONTH_BY_PREFIX = {name[:3]: index for index, name in enumerate(_MONTHS, start=
 _MONTH_FORMS = ("sep(?:t(?:ember)?)?", *(f"{name[:3]}(?:{name[3:]})?" for name in _MONTHS if name != "september"))
 _MONTH = rf"(?P<month>{'|'.join(_MONTH_FORMS)})\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
-_BY = r"(?:by|before|until|till|no later than|ahead of)"
+_BY = r"(?:by|before|until|till|no later than)"
 _END_OF_DAY = time(23, 59, 59)
 _HOURS = {"hour": 1, "day": 24, "week": 24 * 7}
 _NUMBER_WORDS = {

@@ -2,8 +2,8 @@
 
 Unit families are data from the rule files (`[[unit]]` in rules/units.toml). A number belongs to a family when one
 of the family's `after` terms follows it within `gap` words (`7000 Turkish troops`, `2100 military vehicles`,
-`800,000 to flee`), or one of its `before` terms precedes it within `gap` words (`death toll rose to 20`), with no
-clause punctuation or other number in between; when the family lists `near` terms, one of them must also lie
+`800,000 to flee`), or one of its `before` terms directly precedes it (`death toll rose to 20`), with no clause
+punctuation or other number in between; when the family lists `near` terms, one of them must also lie
 within `window` words of the number (`killed 13 Turkish troops`: `troops` follows, `killed` is near).
 """
 
@@ -81,7 +81,8 @@ def _attached(family: UnitFamily, field: FieldText, number: NumberPhrase, number
     before = family.before_pattern
     if before:
         spans = [span for span in find_all(before, field.text) if span[1] <= number.start]
-        if spans and clear(spans[-1][1], number.start):
+        # Directly before: in "killed and a dozen wounded" the dozen are not the dead.
+        if spans and field.words_between(spans[-1][1], number.start) == 0 and clear(spans[-1][1], number.start):
             return spans[-1][0], number.end
     return None
 
