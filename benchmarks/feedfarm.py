@@ -1,7 +1,8 @@
 """A farm of N synthetic news feeds on 127.0.0.1, run in its own process: `python -m benchmarks.feedfarm`.
 
-Feed i is served at /feed/<i>.xml (RSS 2.0, 50 items, about 45 KB, gzip when asked). Each feed keeps its own
-behaviour across polls, chosen by a fixed hash of i so that the mix is the same on every run:
+Feed i is served at /feed/<i>.xml (RSS 2.0, 50 items of about 900 bytes each unless --items-per-feed says
+otherwise, gzip when asked). Each feed keeps its own behaviour across polls, chosen by a fixed hash of i so that
+the mix is the same on every run:
 
 - realistic mode: about 70% answer 304 to a conditional request (stable ETag and Last-Modified), about 20% send
   the same body again without validators (the poller must notice by itself that nothing changed), about 10% send
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import gzip
 import json
+import re
 import time
 import zlib
 from collections import Counter
@@ -84,13 +86,14 @@ def new_items_per_change(index: int, version: int) -> int:
 
 
 class Farm:
-    def __init__(self, feed_count: int, mode: Mode) -> None:
+    def __init__(self, feed_count: int, mode: Mode, items_per_feed: int = ITEMS_PER_FEED) -> None:
         self.feed_count = feed_count
+        self.items_per_feed = items_per_feed
         self.mode: Mode = mode
         self.feeds = [FeedState() for _ in range(feed_count)]
         self.counts: Counter[str] = Counter()
         self.sent_at: dict[str, float] = {}
-        """Latency mode: guid of the new crisis item -> time.time() when its body was handed to the socket."""
+        """Latency mode: item_key of each new crisis item -> time.time() when its body was answered."""
         self.epoch = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 
     async def handle(self, request: Request) -> Response:
@@ -133,7 +136,7 @@ class Farm:
                 return Response(304, b"", validators)
         self.counts["first" if first else behaviour] += 1
         if self.mode == "latency" and not first:
-            self.sent_at[_guid(index, state.head)] = time.time()
+            self.sent_at[item_key(index, state.head)] = time.time()
         raw, compressed = self.body(index, state)
         response_headers = {"Content-Type": "application/rss+xml; charset=utf-8", **validators}
         if "gzip" in headers.get("accept-encoding", ""):
@@ -148,7 +151,7 @@ class Farm:
         return state.cached_raw, state.cached_gzip
 
     def render(self, index: int, head: int) -> bytes:
-        items = [self.render_item(index, sequence) for sequence in range(head, head - ITEMS_PER_FEED, -1)]
+        items = [self.render_item(index, sequence) for sequence in range(head, head - self.items_per_feed, -1)]
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
             f"<title>Synthetic desk {index}</title><link>https://news{index % 97}.example/</link>"
@@ -157,24 +160,10 @@ class Farm:
         ).encode()
 
     def render_item(self, index: int, sequence: int) -> str:
-        mix = zlib.crc32(f"{index}/{sequence}".encode())
-        place = _PLACES[mix % len(_PLACES)]
-        topic = _TOPICS[(mix >> 4) % len(_TOPICS)]
         published = self.epoch + timedelta(minutes=sequence)
-        when = published.strftime("%A")
-        # About one item in twenty is crisis news (in latency mode every new one), as on a world desk.
-        crisis = (self.mode == "latency" and sequence > ITEMS_PER_FEED) or (mix >> 8) % 20 == 0
-        if crisis:
-            lead = _CRISIS[(mix >> 12) % len(_CRISIS)].format(place=place, when=when)
-            title = lead.split(",")[0]
-        else:
-            lead = _MUNDANE[0].format(place=place, when=when, topic=topic)
-            title = f"{place}: officials weigh {topic}"
-        sentences = [lead] + [
-            _MUNDANE[1 + (mix >> (16 + 3 * n)) % (len(_MUNDANE) - 1)].format(place=place, when=when, topic=topic)
-            for n in range(4)
-        ]
-        summary = "<p>" + " ".join(sentences) + "</p>"
+        # In latency mode every new item is crisis news, so that each poll has something to alert on.
+        new_in_latency_mode = self.mode == "latency" and sequence > ITEMS_PER_FEED
+        title, summary = article(index, sequence, published, crisis=new_in_latency_mode)
         return (
             f"<item><title>{escape(title)}</title>"
             f"<link>https://news{index % 97}.example/{index}/{sequence}?utm_source=rss</link>"
@@ -184,8 +173,41 @@ class Farm:
         )
 
 
+def article(index: int, sequence: int, published: datetime, *, crisis: bool = False) -> tuple[str, str]:
+    """(title, HTML summary) of a news item, fixed by its feed and sequence number. About one item in twenty is
+    crisis news, as on a world desk; `crisis` forces it."""
+    mix = zlib.crc32(f"{index}/{sequence}".encode())
+    place = _PLACES[mix % len(_PLACES)]
+    topic = _TOPICS[(mix >> 4) % len(_TOPICS)]
+    when = published.strftime("%A")
+    if crisis or (mix >> 8) % 20 == 0:
+        lead = _CRISIS[(mix >> 12) % len(_CRISIS)].format(place=place, when=when)
+        title = lead.split(",")[0]
+    else:
+        lead = _MUNDANE[0].format(place=place, when=when, topic=topic)
+        title = f"{place}: officials weigh {topic}"
+    sentences = [lead] + [
+        _MUNDANE[1 + (mix >> (16 + 3 * n)) % (len(_MUNDANE) - 1)].format(place=place, when=when, topic=topic)
+        for n in range(4)
+    ]
+    return title, "<p>" + " ".join(sentences) + "</p>"
+
+
 def _guid(index: int, sequence: int) -> str:
     return f"farm-{index}-{sequence}"
+
+
+def item_key(index: int, sequence: int) -> str:
+    """How the farm and the webhook receiver name an item: `<feed>/<sequence>`, the tail of its link's path."""
+    return f"{index}/{sequence}"
+
+
+_LINK_KEY = re.compile(r"\.example/(\d+)/(\d+)")
+
+
+def key_of_link(link: str) -> str | None:
+    found = _LINK_KEY.search(link)
+    return item_key(int(found.group(1)), int(found.group(2))) if found else None
 
 
 def _mode(text: str) -> Mode:
@@ -202,10 +224,11 @@ class FeedFarmProcess(ServerProcess):
     """The benchmark's handle on a running farm."""
 
     def __init__(self, feed_count: int, mode: Mode = "realistic", max_seconds: float = 900.0,
-                 max_requests: int = 1_000_000) -> None:
+                 max_requests: int = 1_000_000, items_per_feed: int = ITEMS_PER_FEED) -> None:
         super().__init__("benchmarks.feedfarm", ["--feeds", str(feed_count), "--mode", mode,
                                                  "--max-seconds", str(max_seconds),
-                                                 "--max-requests", str(max_requests)])
+                                                 "--max-requests", str(max_requests),
+                                                 "--items-per-feed", str(items_per_feed)])
         self.feed_count = feed_count
 
     def feed_url(self, index: int) -> str:
@@ -230,11 +253,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--mode", type=_mode, default="realistic")
+    parser.add_argument("--items-per-feed", type=int, default=ITEMS_PER_FEED)
     parser.add_argument("--ports", type=int, default=1, help="listen on this many ports (feeds spread over them)")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="stop after this long")
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="stop after this many requests")
     args = parser.parse_args()
-    farm = Farm(args.feeds, args.mode)
+    farm = Farm(args.feeds, args.mode, args.items_per_feed)
     asyncio.run(serve(farm.handle, args.ports, Limits(args.max_seconds, args.max_requests),
                       {"feeds": args.feeds, "mode": args.mode}))
 
