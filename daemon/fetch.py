@@ -89,6 +89,8 @@ class Fetcher:
         self._retired.extend(self._clients.values())
         self._clients = {}
         self._shards = max(1, min(_MAX_CLIENTS, -(-config.concurrency // _CONNECTIONS_PER_CLIENT)))
+        # One host must be able to use its whole per-host allowance through its shard.
+        self._pool_size = max(_CONNECTIONS_PER_CLIENT, config.per_host_concurrency)
 
     async def close(self) -> None:
         clients = [*self._retired, *self._clients.values()]
@@ -98,20 +100,22 @@ class Fetcher:
 
     async def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
         """GET the feed. Raises FetchError (with `status` and `retry_after_s` when the server gave them)."""
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
         host_limit = self._host_limits.setdefault(host, asyncio.Semaphore(self.config.per_host_concurrency))
         async with self._global_limit, host_limit:
             try:
                 async with asyncio.timeout(self.config.total_timeout.total_seconds()):
-                    return await self._get(self._client_for(host), url, validators)
+                    return await self._get(self._client_for(parts.netloc.lower()), url, validators)
             except TimeoutError:
                 raise FetchError(
                     f"{redact_url(url)}: no complete response within {self.config.total_timeout.total_seconds():g}s "
                     "(http.total_timeout)"
                 ) from None
 
-    def _client_for(self, host: str) -> httpx.AsyncClient:
-        shard = zlib.crc32(host.encode("utf-8")) % self._shards
+    def _client_for(self, netloc: str) -> httpx.AsyncClient:
+        """The shard client for a server (host and port): its connections are reused by that server's feeds."""
+        shard = zlib.crc32(netloc.encode("utf-8")) % self._shards
         client = self._clients.get(shard)
         if client is None:
             config = self.config
@@ -125,9 +129,7 @@ class Fetcher:
                     write=config.read_timeout.total_seconds(),
                     pool=config.total_timeout.total_seconds(),
                 ),
-                limits=httpx.Limits(
-                    max_connections=_CONNECTIONS_PER_CLIENT, max_keepalive_connections=_CONNECTIONS_PER_CLIENT
-                ),
+                limits=httpx.Limits(max_connections=self._pool_size, max_keepalive_connections=self._pool_size),
                 headers={"User-Agent": config.user_agent or USER_AGENT, "Accept": ACCEPT},
                 trust_env=False,
             )
@@ -149,6 +151,8 @@ class Fetcher:
                 etag = response.headers.get("ETag") or validators.etag
                 last_modified = response.headers.get("Last-Modified") or validators.last_modified
                 if response.status_code == 304:
+                    # Reading the (empty) body returns the connection to the pool; closing an unread one drops it.
+                    await response.aread()
                     body = None
                 else:
                     body = await self._read_capped(response, shown)

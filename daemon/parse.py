@@ -304,7 +304,7 @@ class Parser:
                 # Fail now, not at the first feed, when processes cannot be started here.
                 pool.submit(time.monotonic).result(timeout=30)
                 return pool
-            except (OSError, NotImplementedError, ImportError, BrokenProcessPool, TimeoutError) as exc:
+            except (OSError, RuntimeError, ImportError, TimeoutError) as exc:
                 log.warning("parsing in a thread: cannot start worker processes (%s)", exc)
                 self._use_processes = False
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-parse")

@@ -36,6 +36,8 @@ from daemon.store.feeds import FeedState, FeedStates
 log = logging.getLogger(__name__)
 
 TICK_EVERY = timedelta(seconds=15)
+FLUSH_EVERY = timedelta(seconds=5)
+"""How often the health of polls that found nothing new is written (in one transaction)."""
 PRUNE_EVERY = timedelta(hours=1)
 
 
@@ -134,6 +136,7 @@ class Service:
                 await polls
             return outcomes
         outcomes.update(zip(names, polls.result(), strict=True))
+        self.states.flush()
         self.pipeline.tick()
         self.pipeline.prune()
         await self.worker.drain(timeout_s=self.settings.http.total_timeout.total_seconds())
@@ -144,6 +147,7 @@ class Service:
         """Poll on schedule and deliver until request_stop() is called."""
         self._scheduler.add_chore("tick", TICK_EVERY, self._tick)
         self._scheduler.add_chore("prune", PRUNE_EVERY, self._prune)
+        self._scheduler.add_chore("flush", FLUSH_EVERY, self._flush)
         self._scheduler.sync(self._schedules(initial=True))
         self._scheduler.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="delivery")
@@ -179,6 +183,7 @@ class Service:
         await self.worker.close()
         await self.fetcher.close()
         await asyncio.to_thread(self.parser.close)
+        self.states.flush()
         self.db.close()
 
     # -- reload ----------------------------------------------------------------------------------------------
@@ -282,11 +287,15 @@ class Service:
         self, feed: FeedConfig, state: FeedState, result: FetchResult, now: datetime, *,
         body_hash: str | None = None, new_items: int = 0, warning: str | None = None,
     ) -> None:
-        self.states.record_fetched(
-            feed.name, status=result.status, now=now, next_poll_at=self._next_poll(feed, now),
-            etag=result.etag, last_modified=result.last_modified, body_hash=body_hash, new_items=new_items,
-            warning=warning, parsed=body_hash is not None,
-        )
+        next_poll_at = self._next_poll(feed, now)
+        if body_hash is None:
+            self.states.touch(feed.name, status=result.status, now=now, next_poll_at=next_poll_at,
+                              etag=result.etag, last_modified=result.last_modified)
+        else:
+            self.states.record_parsed(
+                feed.name, status=result.status, now=now, next_poll_at=next_poll_at, etag=result.etag,
+                last_modified=result.last_modified, body_hash=body_hash, new_items=new_items, warning=warning,
+            )
         if state.consecutive_failures:
             log.info('feed "%s": recovered', feed.name, extra={"feed": feed.name})
             self._update_failing_gauge()
@@ -336,6 +345,9 @@ class Service:
                 first = min(state.next_poll_at, now + limit)
             schedules[name] = FeedSchedule(interval=interval, jitter=jitter, first_run_at=first)
         return schedules
+
+    async def _flush(self) -> None:
+        self.states.flush()
 
     async def _tick(self) -> None:
         self.pipeline.tick()

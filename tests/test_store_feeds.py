@@ -33,9 +33,9 @@ def test_health_lifecycle_and_url_change_starts_over(db: Database) -> None:
     states.sync([feed("a"), feed("b")])
     assert [state.health for state in states.all()] == ["new", "new"]
 
-    states.record_fetched("a", status=200, now=NOW, next_poll_at=NOW + timedelta(minutes=10), etag='"v1"',
-                          last_modified="Tue, 10 Jun 2025 11:00:00 GMT", body_hash="h1", new_items=3,
-                          warning="ill-formed", parsed=True)
+    states.record_parsed("a", status=200, now=NOW, next_poll_at=NOW + timedelta(minutes=10), etag='"v1"',
+                         last_modified="Tue, 10 Jun 2025 11:00:00 GMT", body_hash="h1", new_items=3,
+                         warning="ill-formed")
     assert states.record_failure("a", error="HTTP 500", status=500, now=NOW, next_poll_at=NOW) == 1
     assert states.record_failure("a", error="HTTP 500", status=500, now=NOW, next_poll_at=NOW) == 2
     states.mark_gone("b", error="HTTP 410 Gone", now=NOW)
@@ -44,10 +44,15 @@ def test_health_lifecycle_and_url_change_starts_over(db: Database) -> None:
     assert a.first_fetch_done and a.warning == "ill-formed"
     assert states.count_unhealthy() == 2
 
-    # A 304 keeps the body hash and warning, and clears the failure count.
-    states.record_fetched("a", status=304, now=NOW, next_poll_at=NOW, etag='"v1"', last_modified=None)
+    # A 304 keeps the body hash and warning, and clears the failure count: seen at once, written at flush.
+    later = NOW + timedelta(minutes=10)
+    states.touch("a", status=304, now=later, next_poll_at=later, etag='"v1"', last_modified=None)
     a = states.get("a")
     assert a is not None and a.health == "ok" and a.body_hash == "h1" and a.warning == "ill-formed"
+    assert FeedStates(db).get("a").health == "failing"  # type: ignore[union-attr]  # not written yet
+    states.flush()
+    assert FeedStates(db).get("a") == a
+    assert states.count_unhealthy() == 1
 
     # Re-syncing with the same urls keeps everything; a new url for b starts b over; a removed feed goes.
     states.sync([feed("a"), feed("b")])
@@ -62,7 +67,9 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     first = open_database(path)
     FeedStates(first).sync([feed("a")])
-    FeedStates(first).record_fetched("a", status=200, now=NOW, next_poll_at=NOW, etag='"e"', last_modified=None)
+    states = FeedStates(first)
+    states.touch("a", status=200, now=NOW, next_poll_at=NOW, etag='"e"', last_modified=None)
+    states.flush()
     first.close()
     second = open_database(path)
     try:

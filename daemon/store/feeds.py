@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,13 +59,32 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Touch:
+    """A poll that found nothing new (304, unchanged body): written in batches, see FeedStates.touch."""
+
+    status: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+
+    def apply(self, state: FeedState) -> FeedState:
+        return replace(
+            state, last_status=self.status, last_success_at=self.now, consecutive_failures=0,
+            next_poll_at=self.next_poll_at, etag=self.etag, last_modified=self.last_modified,
+        )
+
+
 class FeedStates:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._touches: dict[str, _Touch] = {}
 
     def sync(self, feeds: Sequence[FeedConfig]) -> None:
         """Make the table match the configuration: add new feeds, forget removed ones, and start over (validators,
         gone flag, first-fetch silence) for a feed whose url changed."""
+        self.flush()
         with self.db.transaction() as connection:
             names = [feed.name for feed in feeds]
             connection.execute(
@@ -82,33 +101,61 @@ class FeedStates:
 
     def get(self, name: str) -> FeedState | None:
         row = self.db.connection.execute("SELECT * FROM feed_state WHERE name = ?", (name,)).fetchone()
-        return _from_row(row) if row else None
+        return self._current(_from_row(row)) if row else None
 
     def all(self) -> list[FeedState]:
         rows = self.db.connection.execute("SELECT * FROM feed_state ORDER BY name").fetchall()
-        return [_from_row(row) for row in rows]
+        return [self._current(_from_row(row)) for row in rows]
+
+    def _current(self, state: FeedState) -> FeedState:
+        touch = self._touches.get(state.name)
+        return touch.apply(state) if touch else state
+
+    def touch(
+        self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
+        last_modified: str | None,
+    ) -> None:
+        """A poll that found nothing new. Most polls are these, so they are kept in memory and written together
+        by `flush` (one commit instead of one fsync per feed); a crash loses only timestamps."""
+        self._touches[name] = _Touch(status, now, next_poll_at, etag, last_modified)
+
+    def flush(self) -> None:
+        """Write the pending touches in one transaction."""
+        if not self._touches:
+            return
+        touches, self._touches = self._touches, {}
+        with self.db.transaction() as connection:
+            connection.executemany(
+                "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
+                "next_poll_at = ?, etag = ?, last_modified = ? WHERE name = ?",
+                [
+                    (touch.status, touch.now.isoformat(), touch.next_poll_at.isoformat(), touch.etag,
+                     touch.last_modified, name)
+                    for name, touch in touches.items()
+                ],
+            )
 
     def count_unhealthy(self) -> int:
         """Feeds whose last poll failed, or that are gone."""
+        self.flush()
         row = self.db.connection.execute(
             "SELECT count(*) FROM feed_state WHERE consecutive_failures > 0 OR gone = 1"
         ).fetchone()
         return int(row[0])
 
-    def record_fetched(
+    def record_parsed(
         self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
-        last_modified: str | None, body_hash: str | None = None, new_items: int = 0, warning: str | None = None,
-        parsed: bool = False,
+        last_modified: str | None, body_hash: str, new_items: int, warning: str | None,
     ) -> None:
-        """A poll that worked: a 304, an unchanged body, or a parsed body (`parsed`, with its hash and warning)."""
+        """A poll that fetched and parsed a new body (written at once, in the caller's transaction)."""
+        self._touches.pop(name, None)
         self.db.connection.execute(
             "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
-            "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, "
-            "body_hash = CASE WHEN ? THEN ? ELSE body_hash END, warning = CASE WHEN ? THEN ? ELSE warning END, "
-            "first_fetch_done = CASE WHEN ? THEN 1 ELSE first_fetch_done END WHERE name = ?",
+            "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, body_hash = ?, "
+            "warning = ?, first_fetch_done = 1 WHERE name = ?",
             (
-                status, now.isoformat(), next_poll_at.isoformat(), etag, last_modified, new_items,
-                parsed, body_hash, parsed, warning, parsed, name,
+                status, now.isoformat(), next_poll_at.isoformat(), etag, last_modified, new_items, body_hash,
+                warning, name,
             ),
         )
 
@@ -116,6 +163,7 @@ class FeedStates:
         self, name: str, *, error: str, status: int | None, now: datetime, next_poll_at: datetime
     ) -> int:
         """Count a failure; returns the number of consecutive failures so far."""
+        self._touches.pop(name, None)
         with self.db.transaction() as connection:
             connection.execute(
                 "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
@@ -128,6 +176,7 @@ class FeedStates:
         return int(row[0]) if row else 0
 
     def mark_gone(self, name: str, *, error: str, now: datetime) -> None:
+        self._touches.pop(name, None)
         self.db.connection.execute(
             "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
             "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",

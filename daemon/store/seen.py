@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from daemon.items import Item
 from daemon.store.db import Database
+
+_LOOKUP_CHUNK = 500
+"""Keys per `IN (...)` lookup, well under SQLite's limit on bound parameters."""
 
 
 class SeenItems:
@@ -14,32 +17,35 @@ class SeenItems:
         self.db = db
 
     def filter_new(self, items: Sequence[Item], now: datetime) -> list[Item]:
-        """Record every item as seen and return those that were not seen before (in feed order, each once)."""
-        stamp = int(now.timestamp())
-        connection = self.db.connection
-        new_items = []
+        """Record every item as seen and return those that were not seen before (in feed order, each once).
+
+        One lookup and one batched upsert per call, not a statement per key: this runs on the event loop for
+        every changed feed."""
+        candidates: list[tuple[Item, tuple[bytes, ...]]] = []
         batch_keys: set[bytes] = set()
         for item in items:
-            keys = [bytes.fromhex(item.id_key)]
-            if item.link_key is not None:
-                keys.append(bytes.fromhex(item.link_key))
-            if any(key in batch_keys for key in keys):
+            link_key = item.link_key
+            keys = (bytes.fromhex(item.id_key),) + ((bytes.fromhex(link_key),) if link_key is not None else ())
+            if batch_keys.intersection(keys):
                 continue
-            inserted = 0
-            for key in keys:
-                cursor = connection.execute(
-                    "INSERT OR IGNORE INTO seen_items (key, seen_at) VALUES (?, ?)", (key, stamp)
-                )
-                if cursor.rowcount:
-                    inserted += 1
-                else:
-                    # Still in the feed: keep it remembered, or pruning would make it new again after retention.
-                    connection.execute("UPDATE seen_items SET seen_at = ? WHERE key = ?", (stamp, key))
             batch_keys.update(keys)
-            # New only if no key was known: a known link under a new guid is the same article re-published.
-            if inserted == len(keys):
-                new_items.append(item)
-        return new_items
+            candidates.append((item, keys))
+        connection = self.db.connection
+        known: set[bytes] = set()
+        for chunk in _chunks(list(batch_keys), _LOOKUP_CHUNK):
+            rows = connection.execute(
+                f"SELECT key FROM seen_items WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            known.update(bytes(row[0]) for row in rows)
+        # Seen again refreshes seen_at: an item still in its feed stays remembered however long it stays there.
+        stamp = int(now.timestamp())
+        connection.executemany(
+            "INSERT INTO seen_items (key, seen_at) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at",
+            ((key, stamp) for key in batch_keys),
+        )
+        # New only if no key was known: a known link under a new guid is the same article re-published.
+        return [item for item, keys in candidates if known.isdisjoint(keys)]
 
     def prune(self, older_than: datetime) -> int:
         cursor = self.db.connection.execute(
@@ -49,3 +55,8 @@ class SeenItems:
 
     def count(self) -> int:
         return int(self.db.connection.execute("SELECT count(*) FROM seen_items").fetchone()[0])
+
+
+def _chunks(keys: list[bytes], size: int) -> Iterator[list[bytes]]:
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
