@@ -104,7 +104,8 @@ class SecretRedactor(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`LEVEL logger: message [feed=...]`, with a `<N>` priority prefix on every line when journald reads it."""
+    """`LEVEL logger: message`, with a `<N>` priority prefix on every line when journald reads it (journald adds
+    its own timestamp). Messages name their feed or rule in words, so the context fields are left to JSON."""
 
     def __init__(self, *, journal: bool) -> None:
         fmt = "%(levelname)s %(name)s: %(message)s" if journal else "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -113,11 +114,6 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        context = " ".join(f"{field}={getattr(record, field)}" for field in _CONTEXT_FIELDS if hasattr(record, field))
-        first, newline, rest = text.partition("\n")
-        if context:
-            first = f"{first} [{context}]"
-        text = first + newline + rest
         if not self.journal:
             return text
         # journald splits on newlines and gives each line its own priority: prefix every line of a traceback.
@@ -166,9 +162,9 @@ def setup_logging(
     handler = _TocsinHandler(target, formatter, redactor)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx logs every request at INFO: with thousands of feeds that drowns the lines people need.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    # These log every request or job run at INFO: with thousands of feeds that drowns the lines people need.
+    for chatty in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     return redactor
 
 

@@ -69,9 +69,11 @@ class DaemonProcess:
     def wait(self, timeout_s: float = 30.0) -> int:
         """Wait for the exit (all output read); returns the exit code."""
         try:
-            return self.process.wait(timeout_s)
-        finally:
-            self._reader.join(5)
+            code = self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"tocsin did not exit within {timeout_s}s; output:\n{self.output}") from None
+        self._reader.join(5)
+        return code
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -7,6 +7,8 @@ keeps the guest off the network, so everything it installs comes from wheels bui
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,6 +62,15 @@ def apt_mirror() -> str:
             if uris and suites and SUITE in suites.group(1).split() and "security" not in uris.group(1):
                 return uris.group(1)
     return FALLBACK_MIRROR
+
+
+@contextlib.contextmanager
+def cache_lock() -> Iterator[None]:
+    """One builder at a time: other helpers' test runs on this machine share the cache."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "nspawn.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def ensure_tree() -> Path:

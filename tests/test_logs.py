@@ -50,7 +50,7 @@ def test_journal_stream_gets_priority_prefix_on_every_line(
             log.exception("crashed")
         stream.seek(0)
         lines = stream.read().splitlines()
-    assert lines[0] == "<3>ERROR daemon.test: feed failed [feed=UN News]"
+    assert lines[0] == "<3>ERROR daemon.test: feed failed"
     assert lines[1] == "<6>INFO daemon.test: polled"
     traceback_lines = lines[2:]
     assert traceback_lines[0] == "<3>ERROR daemon.test: crashed"
@@ -125,11 +125,10 @@ def test_registered_secret_is_masked_in_message_arguments_and_traceback() -> Non
     try:
         raise RuntimeError("auth failed for correct-horse-battery")
     except RuntimeError:
-        log.exception("delivery failed", extra={"receiver": "ops correct-horse-battery"})
+        log.exception("delivery failed")
     output = stream.getvalue()
     assert "correct-horse-battery" not in output
     assert "connecting with ***\n" in output
-    assert "[receiver=ops ***]" in output
     assert output.endswith("RuntimeError: auth failed for ***\n")
 
 
@@ -155,3 +154,11 @@ def configured_secrets_of(refs: tuple[SecretRef, ...]) -> list[str]:
         refs: tuple[SecretRef, ...]
 
     return configured_secrets(Holder(refs=refs))
+
+
+def test_json_context_fields_are_redacted_too() -> None:
+    stream = io.StringIO()
+    setup_logging("info", "json", stream).add(["correct-horse-battery"])
+    logging.getLogger("daemon.deliver").error("send failed", extra={"receiver": "ops correct-horse-battery"})
+    [entry] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert entry["receiver"] == "ops ***"

@@ -8,16 +8,24 @@ import shutil
 import signal
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
 
+from daemon.clock import SystemClock
+from daemon.config import load_config
+from daemon.route import Router
+from daemon.store import open_database
+from daemon.store.outbox import OutboxStore
+from tests.alert_factory import make_alert
 from tests.conftest import REPO
 from tests.daemon_process import DaemonProcess
 from tests.notify_socket import FakeNotifySocket
 from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -180,3 +188,58 @@ def test_invalid_config_exits_78_before_notifying(
         daemon.kill()
     assert "polling.interval" in daemon.output
     assert notify_socket.next_message(0.1) is None
+
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restart(
+    tmp_path: Path, feeds: FeedServer, rules_dir: Path
+) -> None:
+    # The signing secret comes as systemd passes it with LoadCredential=tocsin:/etc/tocsin/credentials.
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "tocsin_hook-secret").write_text(SECRET + "\n")
+    receiver = WebhookReceiver(secret=SECRET)  # down until the restart
+    config = write_config(tmp_path / "tocsin.toml", feeds, [], delivery={
+        "receivers": [{"name": "hook", "kind": "webhook", "url": receiver.url,
+                       "secret": {"credential": "hook-secret"}, "timeout": "2s"}],
+        "default": {"receivers": ["hook"]},
+        "grouping": {"group_wait": "0s", "group_interval": "0s"},
+        "retry": {"base": "200ms", "max": "500ms"},
+    })
+    settings = load_config(config)
+    alert = make_alert(1, created=datetime.now(UTC))
+    db = open_database(settings.database_path)
+    with db.transaction():
+        Router(db, settings.delivery, SystemClock()).enqueue([alert])
+    db.close()
+    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+
+    first = DaemonProcess(config, env=env)
+    try:
+        first.wait_for_line(r"delivery \d+ .*to hook failed, retry in")
+        assert first.stop() == 0
+    finally:
+        first.kill()
+    assert SECRET not in first.output
+    assert _outbox_counts(settings.database_path)["pending"] == 1
+
+    with receiver:
+        second = DaemonProcess(config, env=env)
+        try:
+            [delivered] = receiver.wait_for(1, timeout_s=30)
+            assert second.stop() == 0
+        finally:
+            second.kill()
+    assert delivered.verified
+    assert delivered.headers["webhook-id"] == alert.id
+    assert _outbox_counts(settings.database_path)["pending"] == 0
+
+
+def _outbox_counts(database: Path) -> dict[str, int]:
+    db = open_database(database)
+    try:
+        return dict(OutboxStore(db).counts())
+    finally:
+        db.close()
