@@ -12,6 +12,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections import Counter
 from datetime import datetime
 
 import httpx
@@ -51,6 +52,10 @@ class DeliveryWorker:
         self._senders: dict[str, Sender | str] = {}
         self._http: httpx.AsyncClient | None = None
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}
+        self._inflight_to: Counter[str] = Counter()
+        self._paused_until: dict[str, datetime] = {}
+        """A receiver that failed gets no new attempts until then: a down receiver is not hammered with the whole
+        backlog at once, and a Retry-After applies to everything queued for it."""
         self._finished: list[tuple[Delivery, Outcome, bool]] = []
         """Outcomes not yet written: the loop records them in one transaction (one fsync for many sends)."""
         self._last_housekeeping = 0.0
@@ -133,25 +138,34 @@ class DeliveryWorker:
         if self.store.due_groups(now, ignore_wait=ignore_wait):
             with self.db.transaction():
                 self.grouper.flush_due(now, ignore_wait=ignore_wait)
-        free = self.config.concurrency - len(self._inflight)
         started = 0
-        if free > 0:
-            busy = {*self._inflight, *(delivery.id for delivery, _, _ in self._finished)}
-            for delivery in self.store.due(now, free, skip=busy):
+        busy = {*self._inflight, *(delivery.id for delivery, _, _ in self._finished)}
+        for receiver in self.store.due_receivers(now):
+            free = min(self.config.concurrency - len(self._inflight),
+                       self.config.per_receiver - self._inflight_to[receiver])
+            if free <= 0 or self._paused_until.get(receiver, now) > now:
+                continue
+            for delivery in self.store.due(now, receiver, free, skip=busy):
                 self._inflight[delivery.id] = asyncio.create_task(
                     self._deliver(delivery), name=f"deliver-{delivery.id}"
                 )
+                self._inflight_to[receiver] += 1
                 started += 1
         self._housekeeping()
         return started
 
     def _seconds_until_due(self) -> float:
+        """How long the loop may sleep: until the next group or delivery falls due, or a paused receiver may be
+        tried again. Something due now that was not started is in flight (its completion wakes the loop) or
+        waits for its receiver's pause to end."""
+        now = self.clock.now()
+        candidates = [when for when in self._paused_until.values() if when > now]
         due = self.store.next_wake()
-        if due is None:
+        if due is not None and due > now:
+            candidates.append(due)
+        if not candidates:
             return _IDLE_POLL_S
-        # Due now but not started means every due one is in flight: its completion wakes us.
-        seconds = (due - self.clock.now()).total_seconds()
-        return min(seconds, _IDLE_POLL_S) if seconds > 0 else _IDLE_POLL_S
+        return min((min(candidates) - now).total_seconds(), _IDLE_POLL_S)
 
     def _housekeeping(self) -> None:
         if time.monotonic() - self._last_housekeeping < _HOUSEKEEPING_EVERY_S:
@@ -185,7 +199,8 @@ class DeliveryWorker:
             self._finished.append((delivery, outcome, retry))
             return outcome
         finally:
-            self._inflight.pop(delivery.id, None)
+            if self._inflight.pop(delivery.id, None) is not None:
+                self._inflight_to[delivery.receiver] -= 1
             outbox_changed(self.db).set()
 
     def _sender(self, name: str) -> Sender | str:
@@ -229,6 +244,8 @@ class DeliveryWorker:
         if outcome.status == "retry" and retry and now < expires:
             wait = self._backoff.delay(delivery.attempts + 1, outcome.retry_after)
             next_attempt = min(now + wait, expires)
+            pause = outcome.retry_after or self.config.retry.base
+            self._paused_until[delivery.receiver] = max(self._paused_until.get(delivery.receiver, now), now + pause)
             self.store.mark_retry(delivery.id, next_attempt, outcome.reason)
             metrics.deliveries.labels(receiver=delivery.receiver, outcome="retry").inc()
             log.warning("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,

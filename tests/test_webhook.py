@@ -202,3 +202,33 @@ async def test_discord_body_pings_nobody(tmp_path: Path, receiver: WebhookReceiv
     assert plain["url"] == "https://news.example.org/idlib/2"
     assert all("\n" not in embed["title"] for embed in body["embeds"])
     await s.worker.close()
+
+
+async def test_a_down_receiver_is_not_hammered_and_does_not_starve_others(tmp_path: Path,
+                                                                           receiver: WebhookReceiver) -> None:
+    down = WebhookReceiver()
+    s = setup(tmp_path, config([hook(down.url), {**hook(receiver.url), "name": "healthy"}]))
+    s.enqueue(*(make_alert(n) for n in range(20)))
+    await s.worker.drain(timeout_s=10)
+    store = s.worker.store
+    failed = [d for d in store.listing("pending", 100) if d.receiver == "hook"]
+    assert len(failed) == 20
+    assert sum(d.attempts for d in failed) == 4, "one round of per_receiver attempts, then a pause"
+    assert len(receiver.accepted()) == 20
+    await s.worker.close()
+
+
+async def test_retry_after_holds_back_everything_queued_for_the_receiver(tmp_path: Path,
+                                                                         receiver: WebhookReceiver) -> None:
+    s = setup(tmp_path, config([hook(receiver.url)], per_receiver=1))
+    receiver.then(Answer(429, {"Retry-After": "60"}))
+    alerts = [make_alert(n) for n in range(3)]
+    s.enqueue(*alerts)
+    await s.worker.drain(timeout_s=10)
+    assert [r.status for r in receiver.requests] == [429]
+    s.clock.advance(timedelta(seconds=61))
+    assert await s.worker.drain(timeout_s=10) == 0
+    assert [r.status for r in receiver.requests] == [429, 204, 204, 204]
+    assert receiver.requests[0].headers["webhook-id"] == alerts[0].id
+    assert sorted(r.headers["webhook-id"] for r in receiver.requests[1:]) == sorted(a.id for a in alerts)
+    await s.worker.close()

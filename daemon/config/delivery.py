@@ -235,6 +235,8 @@ class DeliveryConfig(StrictModel):
     """Delivered and dead deliveries, and alerts, are forgotten after this long."""
     concurrency: int = Field(default=16, ge=1, le=256)
     """Deliveries in flight at once, over all receivers."""
+    per_receiver: int = Field(default=4, ge=1, le=64)
+    """Deliveries in flight at once to one receiver, so a slow or failing one cannot starve the others."""
 
     @model_validator(mode="after")
     def _receivers_known(self) -> DeliveryConfig:

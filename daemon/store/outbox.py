@@ -187,11 +187,18 @@ class OutboxStore:
         row = self._sql.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         return Delivery.from_row(row) if row else None
 
-    def due(self, now: datetime, limit: int, skip: Iterable[int] = ()) -> list[Delivery]:
+    def due_receivers(self, now: datetime) -> list[str]:
+        rows = self._sql.execute(
+            "SELECT DISTINCT receiver FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?", (_stamp(now),)
+        )
+        return [row[0] for row in rows]
+
+    def due(self, now: datetime, receiver: str, limit: int, skip: Iterable[int] = ()) -> list[Delivery]:
+        """A receiver's deliveries due now, oldest first, leaving out `skip` (those already being sent)."""
         skipped = set(skip)
         rows = self._sql.execute(
-            "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, id LIMIT ?", (_stamp(now), limit + len(skipped)),
+            "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND receiver = ?"
+            " ORDER BY next_attempt_at, id LIMIT ?", (_stamp(now), receiver, limit + len(skipped)),
         )
         return [Delivery.from_row(row) for row in rows if row["id"] not in skipped][:limit]
 
