@@ -232,3 +232,18 @@ async def test_retry_after_holds_back_everything_queued_for_the_receiver(tmp_pat
     assert receiver.requests[0].headers["webhook-id"] == alerts[0].id
     assert sorted(r.headers["webhook-id"] for r in receiver.requests[1:]) == sorted(a.id for a in alerts)
     await s.worker.close()
+
+
+async def test_a_header_secret_with_a_line_break_is_refused_without_quoting_it(tmp_path: Path,
+                                                                               receiver: WebhookReceiver) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("Bearer abc\nX-Injected: s3cr3t\n")
+    s = setup(tmp_path, config([hook(receiver.url, headers={"Authorization": {"file": str(token_file)}})]))
+    s.enqueue(make_alert(1))
+    await s.worker.drain(timeout_s=10)
+    delivery = only_delivery(s)
+    assert delivery.state == "pending"
+    assert "header Authorization contains a line break" in (delivery.last_error or "")
+    assert "s3cr3t" not in (delivery.last_error or "")
+    assert receiver.requests == []
+    await s.worker.close()

@@ -58,7 +58,11 @@ class WebhookSender:
         )
         self._headers = {"content-type": "application/json", "user-agent": "tocsin-webhook"}
         for header, value in config.headers.items():
-            self._headers[header] = value if isinstance(value, str) else value.resolve()
+            resolved = value if isinstance(value, str) else value.resolve()
+            if any(char in resolved for char in "\r\n\x00"):
+                # Refused here: the HTTP library's error would quote the value, and it may be a secret.
+                raise ConfigError([f"{where}: the value of header {header} contains a line break"])
+            self._headers[header] = resolved
 
     def messages(self, alerts: Sequence[Alert]) -> list[tuple[str, bytes]]:
         """(message id, body) pairs: one per alert in tocsin's format (the id is the alert's, stable across
