@@ -295,14 +295,15 @@ class Parser:
     def uses_processes(self) -> bool:
         return isinstance(self._executor, ProcessPoolExecutor)
 
-    def _start_executor(self) -> Executor:
+    def _start_executor(self, *, probe: bool = True) -> Executor:
         if self._use_processes:
             try:
                 pool = ProcessPoolExecutor(
                     max_workers=self._workers, mp_context=multiprocessing.get_context("forkserver")
                 )
-                # Fail now, not at the first feed, when processes cannot be started here.
-                pool.submit(time.monotonic).result(timeout=30)
+                if probe:
+                    # Fail now, not at the first feed, when processes cannot be started here.
+                    pool.submit(time.monotonic).result(timeout=30)
                 return pool
             except (OSError, RuntimeError, ImportError, TimeoutError) as exc:
                 log.warning("parsing in a thread: cannot start worker processes (%s)", exc)
@@ -316,7 +317,8 @@ class Parser:
         except BrokenProcessPool:
             if self._executor is executor:
                 executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._start_executor()
+                # No probe: this runs on the event loop, and processes did start here before.
+                self._executor = self._start_executor(probe=False)
             raise ParseError(
                 f'feed "{source.name}" ({redact_url(source.url)}): the parser process died (out of memory?)'
             ) from None

@@ -90,6 +90,7 @@ class Service:
         self._feeds = _enabled(settings)
         self._stop_requested = asyncio.Event()
         self._in_flight: set[asyncio.Task[object]] = set()
+        self._ingest_turn = asyncio.Lock()
         self._worker_task: asyncio.Task[None] | None = None
         self._scheduler = FeedScheduler(self.poll)
         self._started = False
@@ -272,10 +273,16 @@ class Service:
         # News older than the retention period is never new: its seen record may already have been pruned.
         cutoff = now - self.settings.store.retention
         recent = [item for item in parsed.items if item.published is None or item.published >= cutoff]
-        with self.db.transaction():
-            ingested = self.pipeline.ingest(feed, recent, silent=silent)
-            self._record_fetched(feed, state, result, now, body_hash=body_hash, new_items=ingested.new_items,
-                                 warning=parsed.warning)
+        async with self._ingest_turn:
+            # One feed's ingest per event-loop iteration: when many parses finish together, timers (health,
+            # watchdog, deliveries) still run between feeds instead of after all of them.
+            await asyncio.sleep(0)
+            if self._feeds.get(name) is not feed:
+                return PollOutcome.SKIPPED
+            with self.db.transaction():
+                ingested = self.pipeline.ingest(feed, recent, silent=silent)
+                self._record_fetched(feed, state, result, now, body_hash=body_hash,
+                                     new_items=ingested.new_items, warning=parsed.warning)
         metrics.items.labels("new").inc(ingested.new_items)
         metrics.items.labels("seen").inc(ingested.seen_items)
         log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name, len(parsed.items),

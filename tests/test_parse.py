@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -144,5 +145,22 @@ async def test_thread_fallback_parses_too() -> None:
         assert not parser.uses_processes
         parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
         assert parsed.items[0].title == "x"
+    finally:
+        parser.close()
+
+
+async def test_a_dead_parser_process_costs_one_feed_not_the_daemon() -> None:
+    parser = Parser()
+    body = rss("<item><title>x</title><link>/x</link></item>")
+    try:
+        await parser.parse(body, SOURCE, FETCHED)
+        pool = parser._executor
+        assert isinstance(pool, ProcessPoolExecutor)
+        for process in list(pool._processes.values()):
+            process.kill()
+        with pytest.raises(ParseError, match="parser process died"):
+            await parser.parse(body, SOURCE, FETCHED)
+        assert parser.uses_processes
+        assert (await parser.parse(body, SOURCE, FETCHED)).items[0].title == "x"
     finally:
         parser.close()
