@@ -1,8 +1,9 @@
 """The delivery worker: sends what the outbox holds, retries with the shared backoff, dead-letters what cannot be
 delivered. Owned and driven by the Service (`run` until cancelled, `drain` for `run --once` and shutdown).
 
-At least once: a delivery is marked delivered only after its receiver accepted it, in its own transaction; a crash
-in between sends it again after the restart, with the same alert ids (receivers dedupe on them).
+At least once: a delivery is marked delivered only after its receiver accepted it (outcomes of sends that finish
+together are written in one transaction); a crash in between sends it again after the restart, with the same alert
+ids (receivers dedupe on them).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class DeliveryWorker:
                     wait_s = min(wait_s, _RECORD_EVERY_S)
             except sqlite3.Error as exc:
                 log.error("outbox unavailable, retrying in %gs: %s", _IDLE_POLL_S, exc)
+                wait_s = _IDLE_POLL_S
+            except Exception:
+                # A bug must not silently end delivery for the life of the daemon: log it and carry on.
+                log.exception("delivery worker: unexpected error, retrying in %gs", _IDLE_POLL_S)
                 wait_s = _IDLE_POLL_S
             if wait_s > 0:
                 with contextlib.suppress(TimeoutError):
