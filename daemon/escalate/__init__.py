@@ -80,9 +80,12 @@ class Escalation:
         return self.deadlines.next_due()
 
     def _release(self, decided: list[Alert], now: datetime) -> list[Alert]:
+        if not decided:
+            return []
+        active = self.silences.active(now)
         released = []
         for alert in decided:
-            silence = self.silences.silencing(alert, now)
+            silence = next((silence for silence in active if silence.matches(alert)), None)
             if silence is None:
                 released.append(alert)
             else:

@@ -11,6 +11,7 @@ import hashlib
 import re
 import struct
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,16 +41,19 @@ def normalize(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+@lru_cache(maxsize=65536)
+def _content_word(word: str) -> str:
+    """The word as compared ("" for a stopword or a very short word): a plural -s removed so forms match."""
+    if word in _STOPWORDS or (len(word) < 3 and not word.isdigit()):
+        return ""
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 def words(text: str) -> frozenset[str]:
-    """Content words: stopwords and very short words dropped, a plural -s removed so forms compare equal."""
-    found = set()
-    for word in _WORD.findall(normalize(text)):
-        if word in _STOPWORDS or (len(word) < 3 and not word.isdigit()):
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        found.add(word)
-    return frozenset(found)
+    """Content words of a text, each once."""
+    return frozenset(map(_content_word, set(_WORD.findall(normalize(text))))) - {""}
 
 
 @lru_cache(maxsize=65536)
@@ -71,15 +75,15 @@ def similarity(first: tuple[int, ...], second: tuple[int, ...]) -> float:
 
 
 def pack(signature: tuple[int, ...]) -> bytes:
-    return struct.pack(f">{PERMUTATIONS}I", *signature)
+    return struct.pack(f">{len(signature)}I", *signature)
 
 
 def unpack(blob: bytes) -> tuple[int, ...]:
     return struct.unpack(f">{PERMUTATIONS}I", blob)
 
 
-def _key(*parts: str | int) -> int:
-    digest = hashlib.blake2b("\x00".join(map(str, parts)).encode(), digest_size=8).digest()
+def _key(*parts: bytes) -> int:
+    digest = hashlib.blake2b(b"\x00".join(parts), digest_size=8).digest()
     return int.from_bytes(digest, "big") & _MASK63
 
 
@@ -88,34 +92,42 @@ class Fingerprint:
     words: frozenset[str]
     signature: tuple[int, ...]
     entities: frozenset[str]
+    """Places and actors, normalized."""
     numbers: frozenset[str]
     tags: frozenset[str]
+    anchors: frozenset[str]
+    """What the index files the report under besides its wording: its places, or its actors when it names no
+    place (actors such as a country's army appear in far more stories than any one place)."""
 
     @classmethod
     def of(cls, item: Item, matches: list[Match]) -> Fingerprint:
-        entities = {normalize(name) for match in matches for name in (*match.places, *match.actors)}
+        places = {normalize(name) for match in matches for name in match.places}
+        actors = {normalize(name) for match in matches for name in match.actors}
         numbers = {f"{q.unit}:{q.value:g}" for match in matches for q in match.quantities}
         tags = {tag for match in matches for tag in match.tags}
         word_set = words(item.text)
-        return cls(word_set, minhash(word_set), frozenset(entities), frozenset(numbers), frozenset(tags))
+        return cls(word_set, minhash(word_set), frozenset(places | actors), frozenset(numbers), frozenset(tags),
+                   frozenset(places or actors))
 
     def index_keys(self) -> list[int]:
-        """Per tag (joining needs a shared tag): MinHash bands (similar wording) and entity names (same place or
-        actor, different wording)."""
-        bands = [self.signature[start : start + BAND_ROWS] for start in range(0, PERMUTATIONS, BAND_ROWS)]
+        """Per tag (joining needs a shared tag): MinHash bands (similar wording) and anchors (same place,
+        different wording)."""
+        bands = [pack(self.signature[start : start + BAND_ROWS]) for start in range(0, PERMUTATIONS, BAND_ROWS)]
         return [
-            *(_key("band", tag, start, *band) for tag in sorted(self.tags) for start, band in enumerate(bands)),
-            *(_key("entity", tag, name) for tag in sorted(self.tags) for name in sorted(self.entities)),
+            *(_key(b"b", tag.encode(), bytes([start]), band) for tag in sorted(self.tags)
+              for start, band in enumerate(bands)),
+            *(_key(b"e", tag.encode(), name.encode()) for tag in sorted(self.tags) for name in sorted(self.anchors)),
         ]
 
-    def score(self, other: Fingerprint) -> float:
-        """How strongly two reports look like one event: 0 unless a tag is shared (a rule fires once per story,
-        so reports no common rule family recognises are not merged), else word overlap relative to the shorter
-        report (rewordings keep the key words, not the length) plus bounded bonuses for shared places, actors
-        and numbers."""
-        if not self.tags & other.tags or not self.words or not other.words:
+    def score(self, words: Sequence[str], entities: Sequence[str], numbers: Sequence[str],
+              tags: Sequence[str]) -> float:
+        """How strongly another report (given by its parts, as stored) looks like the same event: 0 unless a tag
+        is shared (a rule fires once per story, so reports no common rule family recognises are not merged),
+        else word overlap relative to the shorter report (rewordings keep the key words, not the length) plus
+        bounded bonuses for shared places, actors and numbers."""
+        if self.tags.isdisjoint(tags) or not self.words or not words:
             return 0.0
-        overlap = len(self.words & other.words) / min(len(self.words), len(other.words))
-        shared_entities = len(self.entities & other.entities)
-        shared_numbers = len(self.numbers & other.numbers)
+        overlap = len(self.words.intersection(words)) / min(len(self.words), len(words))
+        shared_entities = len(self.entities.intersection(entities))
+        shared_numbers = len(self.numbers.intersection(numbers))
         return overlap + 0.1 * min(shared_entities, 2) + 0.15 * min(shared_numbers, 1)

@@ -91,16 +91,22 @@ class EscalationRule:
 class EscalationRuleSet:
     rules: tuple[EscalationRule, ...] = ()
     sources: tuple[Path, ...] = field(default=())
+    _by_group: dict[str, tuple[EscalationRule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Asked for every signal: computed once per load.
+        by_group = {kind: tuple(rule for rule in self.rules if rule.group_by == kind) for kind in GROUP_BY}
+        object.__setattr__(self, "_by_group", {kind: rules for kind, rules in by_group.items() if rules})
 
     def __len__(self) -> int:
         return len(self.rules)
 
     def grouped_by(self, group_by: str) -> tuple[EscalationRule, ...]:
-        return tuple(rule for rule in self.rules if rule.group_by == group_by)
+        return self._by_group.get(group_by, ())
 
     @property
     def group_kinds(self) -> tuple[str, ...]:
-        return tuple(kind for kind in GROUP_BY if self.grouped_by(kind))
+        return tuple(self._by_group)
 
     @property
     def longest_window(self) -> timedelta:

@@ -132,16 +132,14 @@ class Silences:
         params = () if include_expired else (int(now.timestamp()),)
         return [self._from_row(row) for row in self.db.connection.execute(query, params)]
 
-    def silencing(self, alert: Alert, now: datetime) -> Silence | None:
-        """The first active silence that matches the alert, if any."""
+    def active(self, now: datetime) -> list[Silence]:
         stamp = int(now.timestamp())
-        for row in self.db.connection.execute(
-            "SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ? ORDER BY created_at", (stamp, stamp)
-        ):
-            silence = self._from_row(row)
-            if silence.matches(alert):
-                return silence
-        return None
+        return [
+            self._from_row(row)
+            for row in self.db.connection.execute(
+                "SELECT * FROM silences WHERE starts_at <= ? AND ends_at > ? ORDER BY created_at", (stamp, stamp)
+            )
+        ]
 
     def record(self, alert: Alert, reason: str, silence_id: str | None, now: datetime) -> None:
         self.db.connection.execute(

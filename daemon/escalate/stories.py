@@ -30,8 +30,8 @@ def _join(values: frozenset[str]) -> str:
     return "\n".join(sorted(values))
 
 
-def _split(text: str) -> frozenset[str]:
-    return frozenset(text.split("\n")) if text else frozenset()
+def _split(text: str) -> list[str]:
+    return text.split("\n") if text else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +57,9 @@ class Stories:
         keys = fingerprint.index_keys()
         best: tuple[float, sqlite3.Row] | None = None
         for row in self._candidates(keys, window_start):
-            candidate = Fingerprint(
-                _split(row["words"]), unpack(row["signature"]), _split(row["entities"]), _split(row["numbers"]),
-                _split(row["tags"]),
+            score = fingerprint.score(
+                _split(row["words"]), _split(row["entities"]), _split(row["numbers"]), _split(row["tags"])
             )
-            score = fingerprint.score(candidate)
             if score >= self.config.story_similarity and (best is None or score > best[0]):
                 best = (score, row)
         if best is None:
@@ -101,7 +99,7 @@ class Stories:
             for _ in keys
         )
         return self.db.connection.execute(
-            "SELECT id, title, words, signature, entities, numbers, tags, sources, reports FROM stories "
+            "SELECT id, title, words, entities, numbers, tags, sources, reports FROM stories "
             f"WHERE id IN ({postings}) ORDER BY first_at, id",
             [value for key in keys for value in (key, window_start, POSTINGS_PER_KEY)],
         ).fetchall()

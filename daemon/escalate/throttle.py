@@ -13,18 +13,14 @@ class Throttle:
 
     def allow(self, scope: str, key: str, now: datetime, interval: timedelta) -> bool:
         """True (and remembered as the last alert) when nothing under scope+key alerted within `interval`."""
-        stamp = int(now.timestamp())
-        row = self.db.connection.execute(
-            "SELECT last_at FROM throttle WHERE scope = ? AND key = ?", (scope, key)
-        ).fetchone()
-        if row is not None and stamp - row[0] < interval.total_seconds():
-            return False
-        self.db.connection.execute(
+        # One statement: the row is written (rowcount 1) only when it is new or its last alert is old enough.
+        cursor = self.db.connection.execute(
             "INSERT INTO throttle (scope, key, last_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (scope, key) DO UPDATE SET last_at = excluded.last_at",
-            (scope, key, stamp),
+            "ON CONFLICT (scope, key) DO UPDATE SET last_at = excluded.last_at "
+            "WHERE excluded.last_at - throttle.last_at >= ?",
+            (scope, key, int(now.timestamp()), interval.total_seconds()),
         )
-        return True
+        return cursor.rowcount == 1
 
     def prune(self, before: datetime) -> int:
         return self.db.connection.execute(
