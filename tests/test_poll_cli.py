@@ -103,12 +103,13 @@ def test_restart_keeps_seen_items_and_validators(server: FeedServer, tmp_path: P
     assert after["a"]["items_total"] + after["b"]["items_total"] == 7
 
 
-def test_run_with_invalid_config_exits_78_listing_every_problem(tmp_path: Path) -> None:
+def test_invalid_config_exits_78_listing_every_problem(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[polling]\ninterval = "5 minutes"\n[[feeds]]\nname = "x"\nurl = "ftp://example.org/"\n')
-    result = tocsin("run", "--config", str(config))
-    assert result.returncode == 78
-    assert "polling.interval" in result.stderr and "feeds[0].url" in result.stderr
+    for command in ("run", "feeds"):
+        result = tocsin(command, "--config", str(config))
+        assert result.returncode == 78, command
+        assert "polling.interval" in result.stderr and "feeds[0].url" in result.stderr
 
 
 def test_sigterm_stops_the_daemon_cleanly(server: FeedServer, tmp_path: Path) -> None:

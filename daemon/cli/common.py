@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from daemon.config import Settings, load_config
-from daemon.errors import ConfigError, RuleError
+from daemon.errors import ConfigError, RuleError, StoreError
 from daemon.escalate.rules import load_escalation_rules
 from daemon.matching.rules import RuleSet, load_rules
+from daemon.store import Database, open_database
 
 EX_OK = 0
 EX_FAILURE = 1
@@ -43,3 +44,18 @@ def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleSet
     if problems:
         raise ConfigError(problems)
     return settings, rules
+
+
+def open_state(args: argparse.Namespace) -> tuple[Settings, Database] | int:
+    """The configuration and the state database, for commands that read state; or, with the problems printed,
+    the exit code to return (EX_CONFIG for a bad configuration, EX_FAILURE for an unusable database)."""
+    try:
+        settings = load_config(getattr(args, "config", None))
+    except ConfigError as exc:
+        print_problems(exc.problems)
+        return EX_CONFIG
+    try:
+        return settings, open_database(settings.database_path, settings.store.synchronous)
+    except StoreError as exc:
+        print_problems([str(exc)])
+        return EX_FAILURE

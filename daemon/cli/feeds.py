@@ -7,11 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
-from daemon.config import load_config
-from daemon.errors import ConfigError, StoreError
+from daemon.cli.common import EX_OK, add_config_argument, open_state
 from daemon.fetch import redact_url
-from daemon.store import open_database
 from daemon.store.feeds import FeedState, FeedStates
 from daemon.units import format_duration
 
@@ -24,16 +21,10 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        settings = load_config(args.config)
-    except ConfigError as exc:
-        print_problems(exc.problems)
-        return EX_CONFIG
-    try:
-        db = open_database(settings.database_path, settings.store.synchronous)
-    except StoreError as exc:
-        print_problems([str(exc)])
-        return EX_FAILURE
+    opened = open_state(args)
+    if isinstance(opened, int):
+        return opened
+    settings, db = opened
     try:
         states = {state.name: state for state in FeedStates(db).all()}
     finally:
