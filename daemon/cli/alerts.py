@@ -12,11 +12,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
-from daemon.config import load_config
+from daemon.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
 from daemon.deliver.base import one_line
-from daemon.errors import ConfigError, StoreError
-from daemon.store import Database, open_database
+from daemon.store import Database
 from daemon.store.outbox import Delivery, DeliveryState, OutboxStore
 from daemon.units import format_duration
 
@@ -45,16 +43,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.action == "retry" and not args.ids and not args.retry_dead:
         print_problems(["alerts retry: give delivery numbers or alert ids, or --dead"])
         return EX_FAILURE
-    try:
-        settings = load_config(args.config)
-    except ConfigError as exc:
-        print_problems(exc.problems)
-        return EX_CONFIG
-    try:
-        db = open_database(settings.database_path, settings.store.synchronous)
-    except StoreError as exc:
-        print_problems([str(exc)])
-        return EX_FAILURE
+    opened = open_state(args)
+    if isinstance(opened, int):
+        return opened
+    _settings, db = opened
     try:
         if args.action == "retry":
             return _retry(db, args.ids, every_dead=args.retry_dead)
