@@ -41,6 +41,13 @@ def subject(alerts: Sequence[Alert]) -> str:
 
 def _html_alert(alert: Alert) -> str:
     escape = html.escape
+    if alert.kind == "digest":
+        parts = [f"<h2>{escape(one_line(alert.title, 300))}</h2>"]
+        parts.append("<ol>" + "".join(f"<li>{_html_alert(member)}</li>" for member in alert.members) + "</ol>")
+        omitted = int(alert.extra.get("omitted", 0))
+        if omitted:
+            parts.append(f"<p>… and {omitted} more (<code>tocsin alerts --recent</code> lists them).</p>")
+        return "\n".join(parts)
     parts = [f"<h3>{escape(alert.severity.value.upper())}: {escape(one_line(alert.title, 300))}</h3>"]
     if alert.summary:
         parts.append(f"<p>{escape(alert.summary)}</p>")
@@ -60,9 +67,6 @@ def _html_alert(alert: Alert) -> str:
             published = f", {escape(iso(item.published))}" if item.published else ""
             entries.append(f"<li>{shown} — {escape(item.feed)}{published}</li>")
         parts.append("<ul>" + "".join(entries) + "</ul>")
-    members = alert.members
-    if members:
-        parts.append("<ol>" + "".join(f"<li>{_html_alert(member)}</li>" for member in members) + "</ol>")
     return "\n".join(parts)
 
 

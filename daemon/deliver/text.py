@@ -7,9 +7,17 @@ from daemon.deliver.base import one_line, plain_block
 
 
 def render(alert: Alert) -> str:
-    """A few lines per alert; feed text is flattened so it cannot move the cursor or fake a line of its own."""
+    """A few lines per alert; feed text is flattened so it cannot move the cursor or fake a line of its own.
+    A digest shows each alert it collects in the same form, indented."""
     lines = [f"── {alert.severity.value.upper()} {alert.kind} · {iso(alert.created)} · {alert.id}",
              f"   {one_line(alert.title, 300)}"]
+    if alert.kind == "digest":
+        for member in alert.members:
+            lines.extend(f"   {line}" for line in render(member).splitlines())
+        omitted = int(alert.extra.get("omitted", 0))
+        if omitted:
+            lines.append(f"   … and {omitted} more (tocsin alerts --recent lists them)")
+        return "\n".join(lines)
     lines.extend(f"   {line}" for line in plain_block(alert.summary, 600).splitlines())
     details = [f"rule {alert.rule}"] if alert.rule else []
     if alert.tags:
@@ -23,6 +31,4 @@ def render(alert: Alert) -> str:
     for item in alert.items[:5]:
         lines.append(f"   • {one_line(item.title, 160)} — {one_line(item.feed, 60)}")
         lines.append(f"     {one_line(item.link, 300)}")
-    for member in alert.members:
-        lines.append(f"   · {member.severity.value.upper()}: {one_line(member.title, 200)}")
     return "\n".join(lines)
