@@ -247,3 +247,19 @@ async def test_a_header_secret_with_a_line_break_is_refused_without_quoting_it(t
     assert "s3cr3t" not in (delivery.last_error or "")
     assert receiver.requests == []
     await s.worker.close()
+
+
+async def test_fixing_a_receiver_and_reloading_delivers_what_waited(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    broken = config([{"name": "hook", "kind": "webhook", "url": receiver.url, "secret": {"value": "wrong"}}])
+    s = setup(tmp_path, broken)
+    s.enqueue(make_alert(1))
+    await s.worker.drain(timeout_s=10)
+    assert only_delivery(s).state == "pending"
+    fixed = config([hook(receiver.url)])
+    s.router.configure(fixed)
+    s.worker.configure(fixed)
+    s.clock.advance(timedelta(minutes=1))
+    assert await s.worker.drain(timeout_s=10) == 0
+    (request,) = receiver.accepted()
+    assert request.verified and request.headers["webhook-id"] == make_alert(1).id
+    await s.worker.close()
