@@ -140,3 +140,17 @@ def test_a_rule_realerts_for_a_place_only_after_its_interval(tmp_path: Path) -> 
     held = stage.silences.suppressed()
     assert [(s.reason, s.alert.title) for s in held] == [("throttled", "Airstrike: Market in Sarmin bombed by "
                                                           "jets overnight")]
+
+
+def test_a_reload_swaps_the_escalation_rules_and_keeps_the_state(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
+    stage.configure(stage.config, default_rules())
+    clock.advance(timedelta(days=1))
+    alerts = feed(stage, db, "Drone shot down above Saraqeb, Idlib", shootdown())
+    assert [a.kind for a in alerts] == ["match"], "the first shootdown was seen before the rules: no signal then"
+    clock.advance(timedelta(days=1))
+    alerts = feed(stage, db, "Jet downed over Idlib countryside", shootdown())
+    assert [(a.kind, a.extra.get("level")) for a in alerts] == [("match", None), ("escalation", "high")]

@@ -20,15 +20,18 @@ def test_a_silence_suppresses_matching_alerts_only_while_it_runs(tmp_path: Path)
     db = open_database(tmp_path / "state.db")
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
-    silence = stage.silences.add((Matcher.parse("rule=shootdown*"), Matcher.parse("place=idlib")), T0,
+    silence = stage.silences.add((Matcher.parse("rule=shootdown"), Matcher.parse("place=idlib")), T0,
                                  timedelta(hours=6), "known incident", T0)
     with db.transaction():
         held = stage.on_item(item("Helicopter downed over Idlib"), [match("shootdown-aircraft", "shootdown",
                                                                           places=("Idlib",))])
         elsewhere = stage.on_item(item("Drone downed over Kharkiv", feed="b"),
                                   [match("shootdown-drone", "shootdown", places=("Kharkiv",))])
+        other_rule = stage.on_item(item("Airstrike on Idlib market", feed="c"),
+                                   [match("shootdowns-weekly", "strike", places=("Idlib",))])
     assert held == []
     assert [a.places for a in elsewhere] == [("Kharkiv",)]
+    assert len(other_rule) == 1, "rule=shootdown covers shootdown and shootdown-*, not every prefix"
     suppressed = stage.silences.suppressed(silence.id)
     assert [(s.reason, s.alert.title) for s in suppressed] == [("silenced", "Shootdown aircraft: Helicopter downed "
                                                                 "over Idlib")]

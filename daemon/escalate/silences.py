@@ -14,7 +14,10 @@ from daemon.items import content_hash
 from daemon.store import Database
 
 MATCHER_KEYS = ("rule", "place", "actor", "tag", "kind", "severity", "story", "situation", "feed")
-MATCHER_HINT = f"write KEY=VALUE with KEY one of {', '.join(MATCHER_KEYS)}; VALUE may use * and ?"
+MATCHER_HINT = (
+    f"write KEY=VALUE with KEY one of {', '.join(MATCHER_KEYS)}; VALUE may use * and ?; rule=shootdown also "
+    "matches shootdown-*"
+)
 
 
 def _alert_values(alert: Alert, key: str) -> tuple[str, ...]:
@@ -48,8 +51,15 @@ class Matcher:
         return cls(key, value.strip())
 
     def matches(self, alert: Alert) -> bool:
-        pattern = normalize(self.value)
-        return any(fnmatch.fnmatchcase(normalize(value), pattern) for value in _alert_values(alert, self.key))
+        patterns = [normalize(self.value)]
+        if self.key == "rule" and not any(char in self.value for char in "*?["):
+            # Rule ids are families ("shootdown-aircraft", "shootdown-drone"): rule=shootdown means all of them.
+            patterns.append(patterns[0] + "-*")
+        return any(
+            fnmatch.fnmatchcase(normalize(value), pattern)
+            for value in _alert_values(alert, self.key)
+            for pattern in patterns
+        )
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
