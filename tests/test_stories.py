@@ -7,7 +7,8 @@ from pathlib import Path
 
 from daemon.clock import SimulatedClock
 from daemon.escalate.fingerprint import Fingerprint, minhash, similarity, words
-from daemon.matching.model import Quantity
+from daemon.matching.model import Match, Quantity
+from daemon.severity import Severity
 from daemon.store import open_database
 from tests.scenario.helpers import T0, escalation, item, match
 
@@ -27,7 +28,7 @@ SHOOTDOWN = [
 ]
 
 
-def shootdown_match() -> object:
+def shootdown_match() -> Match:
     return match("shootdown-aircraft", "shootdown", places=("Idlib",), actors=("Syria", "Turkey"))
 
 
@@ -39,7 +40,7 @@ def test_four_outlets_in_different_words_make_one_story_and_one_alert(tmp_path: 
     for report in SHOOTDOWN:
         clock.advance(timedelta(minutes=40))
         with db.transaction():
-            alerts += stage.on_item(report, [shootdown_match()])  # type: ignore[list-item]
+            alerts += stage.on_item(report, [shootdown_match()])
     assert [alert.kind for alert in alerts] == ["match", "story_update"]
     first, update = alerts
     assert first.items[0].feed == "outlet-a"
@@ -62,11 +63,11 @@ def test_wire_copies_and_repeats_from_one_outlet_add_no_independent_source(tmp_p
     for report in (original, wire_copy, update_same_outlet):
         clock.advance(timedelta(minutes=10))
         with db.transaction():
-            alerts += stage.on_item(report, [shootdown_match()])  # type: ignore[list-item]
+            alerts += stage.on_item(report, [shootdown_match()])
     assert [alert.kind for alert in alerts] == ["match"]
     assert tuple(db.connection.execute("SELECT sources, reports FROM stories").fetchone()) == (1, 3)
     with db.transaction():
-        independent = stage.on_item(SHOOTDOWN[1], [shootdown_match()])  # type: ignore[list-item]
+        independent = stage.on_item(SHOOTDOWN[1], [shootdown_match()])
     assert [alert.kind for alert in independent] == ["story_update"]
 
 
@@ -77,7 +78,7 @@ def test_different_events_stay_apart_and_a_rule_fires_for_each(tmp_path: Path) -
     strike = item("Airstrikes hit market in Maarat al-Numan", "Russian warplanes bombed a market in Maarat "
                   "al-Numan, killing nine civilians, rescuers said.", feed="outlet-b")
     with db.transaction():
-        first = stage.on_item(SHOOTDOWN[0], [shootdown_match()])  # type: ignore[list-item]
+        first = stage.on_item(SHOOTDOWN[0], [shootdown_match()])
         second = stage.on_item(strike, [match("airstrike", "strike", places=("Maarat al-Numan",),
                                               actors=("Russia",))])
     assert [a.rule for a in first + second] == ["shootdown-aircraft", "airstrike"]
@@ -104,10 +105,10 @@ def test_a_report_after_the_window_starts_a_new_story(tmp_path: Path) -> None:
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, story_window=timedelta(hours=48))
     with db.transaction():
-        first = stage.on_item(SHOOTDOWN[0], [shootdown_match()])  # type: ignore[list-item]
+        first = stage.on_item(SHOOTDOWN[0], [shootdown_match()])
     clock.advance(timedelta(hours=49))
     with db.transaction():
-        late = stage.on_item(SHOOTDOWN[1], [shootdown_match()])  # type: ignore[list-item]
+        late = stage.on_item(SHOOTDOWN[1], [shootdown_match()])
     assert len(first) == len(late) == 1
     assert first[0].story_id != late[0].story_id
 
@@ -116,12 +117,12 @@ def test_stories_survive_a_restart(tmp_path: Path) -> None:
     clock = SimulatedClock(T0)
     db = open_database(tmp_path / "state.db")
     with db.transaction():
-        assert len(escalation(db, clock).on_item(SHOOTDOWN[0], [shootdown_match()])) == 1  # type: ignore[list-item]
+        assert len(escalation(db, clock).on_item(SHOOTDOWN[0], [shootdown_match()])) == 1
     db.close()
     db = open_database(tmp_path / "state.db")
     clock.advance(timedelta(hours=2))
     with db.transaction():
-        assert escalation(db, clock).on_item(SHOOTDOWN[2], [shootdown_match()]) == []  # type: ignore[list-item]
+        assert escalation(db, clock).on_item(SHOOTDOWN[2], [shootdown_match()]) == []
 
 
 def test_word_sets_ignore_case_accents_and_plurals() -> None:
@@ -133,6 +134,15 @@ def test_word_sets_ignore_case_accents_and_plurals() -> None:
 
 
 def test_index_keys_include_bands_and_entities() -> None:
-    fingerprint = Fingerprint.of(SHOOTDOWN[0], [shootdown_match()])  # type: ignore[list-item]
+    fingerprint = Fingerprint.of(SHOOTDOWN[0], [shootdown_match()])
     assert len(fingerprint.index_keys()) == 8 + 1, "8 bands and the place, for its one tag"
     assert fingerprint.entities == {"idlib", "syria", "turkey"}
+
+
+def test_reports_of_an_untagged_rule_still_form_one_story(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    stage = escalation(db, SimulatedClock(T0))
+    untagged = Match(rule="custom-watch", title="Custom", severity=Severity.LOW, tags=(), places=("Idlib",))
+    with db.transaction():
+        alerts = [alert for report in SHOOTDOWN for alert in stage.on_item(report, [untagged])]
+    assert len(alerts) == 1

@@ -104,7 +104,8 @@ class Fingerprint:
         places = {normalize(name) for match in matches for name in match.places}
         actors = {normalize(name) for match in matches for name in match.actors}
         numbers = {f"{q.unit}:{q.value:g}" for match in matches for q in match.quantities}
-        tags = {tag for match in matches for tag in match.tags}
+        # A rule without tags stands for its own family, so its reports can still form stories.
+        tags = {tag for match in matches for tag in (match.tags or (f"rule:{match.rule}",))}
         word_set = words(item.text)
         return cls(word_set, minhash(word_set), frozenset(places | actors), frozenset(numbers), frozenset(tags),
                    frozenset(places or actors))
