@@ -39,8 +39,8 @@ def alert(n: int, clock: SystemClock) -> Alert:
     )
 
 
-async def one_run(url: str, state: Path, count: int) -> tuple[float, float]:
-    """(deliveries/s end to end, decisions/s committed) for `count` alerts."""
+async def one_run(url: str, state: Path, count: int) -> tuple[float, float, float]:
+    """(deliveries/s end to end, decisions/s committed, CPU ms of this process per delivery) for `count` alerts."""
     config = DeliveryConfig.model_validate({
         "receivers": [{"name": "hook", "kind": "webhook", "url": url, "secret": {"value": SECRET}}],
         "default": {"receivers": ["hook"]},
@@ -52,6 +52,7 @@ async def one_run(url: str, state: Path, count: int) -> tuple[float, float]:
     worker = DeliveryWorker(db, config, clock)
     delivering = asyncio.create_task(worker.run())
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for n in range(count):
         with db.transaction():
             router.enqueue([alert(n, clock)])
@@ -62,6 +63,7 @@ async def one_run(url: str, state: Path, count: int) -> tuple[float, float]:
             break
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - started
+    cpu_ms = (time.process_time() - cpu_started) * 1000 / count
     delivered = worker.store.count("delivered")
     delivering.cancel()
     await asyncio.gather(delivering, return_exceptions=True)
@@ -69,7 +71,7 @@ async def one_run(url: str, state: Path, count: int) -> tuple[float, float]:
     db.close()
     if delivered < count:
         raise RuntimeError(f"only {delivered} of {count} alerts were delivered within 120 s")
-    return count / elapsed, count / decided_s
+    return count / elapsed, count / decided_s, cpu_ms
 
 
 def bare_commits(state: Path, count: int = 500) -> float:
@@ -92,13 +94,14 @@ def run(quick: bool) -> list[Result]:
     try:
         assert receiver.stdout is not None
         url = f"http://127.0.0.1:{int(receiver.stdout.readline())}/hook"
-        rates, decisions, commits = [], [], []
+        rates, decisions, commits, cpu = [], [], [], []
         for _ in range(runs):
             with tempfile.TemporaryDirectory(prefix="tocsin-bench-outbox-") as scratch:
                 commits.append(bare_commits(Path(scratch)))
-                delivered, decided = asyncio.run(one_run(url, Path(scratch), count))
+                delivered, decided, cpu_ms = asyncio.run(one_run(url, Path(scratch), count))
             rates.append(delivered)
             decisions.append(decided)
+            cpu.append(cpu_ms)
     finally:
         if receiver.stdin is not None:
             receiver.stdin.close()
@@ -106,6 +109,7 @@ def run(quick: bool) -> list[Result]:
     return [
         median_result(NAME, f"deliveries, 1 alert/transaction, FULL sync ({count})", rates, "/s", ">= 500"),
         median_result(NAME, "alerts decided and queued, FULL sync", decisions, "/s"),
+        median_result(NAME, "CPU per delivery (decide, queue, sign, POST, record)", cpu, "ms"),
         median_result(NAME, "bare SQLite commits, FULL sync (disk ceiling)", commits, "/s"),
     ]
 
