@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,18 @@ def test_text_helpers() -> None:
     for unsafe in ("javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "//example.org/x",
                    "https://example.org/\r\nBcc: x"):
         assert safe_link(unsafe) is None
+
+
+async def test_pruning_forgets_finished_work_but_never_what_is_still_owed(tmp_path: Path) -> None:
+    down = WebhookReceiver()
+    s = setup(tmp_path, config([{"name": "desk", "kind": "console"},
+                                {"name": "hook", "kind": "webhook", "url": down.url}]))
+    s.enqueue(make_alert(1))
+    await s.worker.drain(timeout_s=10)
+    store = s.worker.store
+    assert store.counts() == {"pending": 1, "delivered": 1, "dead": 0}
+    with s.db.transaction():
+        assert store.prune(s.clock.now() + timedelta(days=1)) == 1
+    assert store.counts() == {"pending": 1, "delivered": 0, "dead": 0}
+    assert [alert.id for alert in store.alerts([make_alert(1).id])] == [make_alert(1).id]
+    await s.worker.close()

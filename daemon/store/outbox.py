@@ -273,10 +273,12 @@ class OutboxStore:
             "DELETE FROM deliveries WHERE state != 'pending' AND finished_at < ?", (cutoff,)
         ).rowcount
         self._sql.execute("DELETE FROM group_members WHERE notified_at IS NOT NULL AND notified_at < ?", (cutoff,))
+        # Uncorrelated NOT IN: SQLite builds each set once, instead of scanning the outbox per old alert.
         self._sql.execute(
-            "DELETE FROM alerts WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM group_members AS m"
-            " WHERE m.alert_id = alerts.id AND m.notified_at IS NULL) AND NOT EXISTS (SELECT 1 FROM deliveries AS d,"
-            " json_each(d.alert_ids) AS a WHERE d.state = 'pending' AND a.value = alerts.id)", (cutoff,),
+            "DELETE FROM alerts WHERE created_at < ?"
+            " AND id NOT IN (SELECT alert_id FROM group_members WHERE notified_at IS NULL)"
+            " AND id NOT IN (SELECT a.value FROM deliveries AS d, json_each(d.alert_ids) AS a"
+            " WHERE d.state = 'pending')", (cutoff,),
         )
         self._sql.execute(
             "DELETE FROM alert_groups WHERE flush_at IS NULL AND (last_flush_at IS NULL OR last_flush_at < ?)",
