@@ -169,3 +169,17 @@ async def test_an_untrusted_certificate_is_not_accepted(tmp_path: Path) -> None:
         assert delivery.state == "pending" and "certificate" in (delivery.last_error or "").lower()
         assert server.mails == []
         await s.worker.close()
+
+
+async def test_a_group_is_one_mail_headed_by_its_most_severe_alert(tmp_path: Path, smtp: SmtpServer) -> None:
+    s = setup(tmp_path, config([mailbox(smtp.port)], grouping={"group_by": ["rule"], "group_wait": "30s"}))
+    s.enqueue(make_alert(1, severity=Severity.LOW, title="Troops seen near the border"),
+              make_alert(2, severity=Severity.CRITICAL, title="Second helicopter shot down over Idlib"),
+              make_alert(3, severity=Severity.MEDIUM, title="Shelling reported"))
+    await s.worker.drain(timeout_s=10)
+    (mail,) = smtp.mails
+    message = mail.parsed()
+    assert message["Subject"] == "[tocsin] CRITICAL: Second helicopter shot down over Idlib (+2 more)"
+    text = message.get_body(("plain",)).get_content()
+    assert all(title in text for title in ("Troops seen", "Second helicopter", "Shelling reported"))
+    await s.worker.close()

@@ -59,11 +59,10 @@ def plain_block(text: str, limit: int = 2000) -> str:
 
 
 def headline(alerts: Sequence[Alert]) -> str:
-    """`HIGH: Shootdown — helicopter, Idlib`, with `(+2 more)` when a group carries several alerts."""
-    first = alerts[0]
+    """`HIGH: Shootdown — helicopter, Idlib`: the most severe alert, with `(+2 more)` for a group."""
+    top = max(alerts, key=lambda alert: alert.severity.rank)  # the first of the most severe
     more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-    severity = max(alert.severity for alert in alerts)
-    return f"{severity.value.upper()}: {one_line(first.title, 200)}{more}"
+    return f"{top.severity.value.upper()}: {one_line(top.title, 200)}{more}"
 
 
 def safe_link(url: str) -> str | None:
