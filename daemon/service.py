@@ -61,7 +61,7 @@ class ServiceStatus:
     """When the most recent poll of any feed finished."""
     last_cycle_at: datetime | None
     """When the most recent `run_once` cycle finished."""
-    pending_alerts: int | None
+    pending_alerts: int
 
 
 class ServiceObserver:
@@ -214,11 +214,10 @@ class Service:
     def status(self) -> ServiceStatus:
         states = [state for state in self.states.all() if state.name in self._feeds]
         health = [state.health for state in states]
-        pending = getattr(self.worker, "pending", None)
         return ServiceStatus(
             feeds_enabled=len(self._feeds), feeds_ok=health.count("ok"), feeds_failing=health.count("failing"),
             feeds_gone=health.count("gone"), feeds_new=health.count("new"), last_poll_at=self.last_poll_at,
-            last_cycle_at=self.last_cycle_at, pending_alerts=pending() if callable(pending) else None,
+            last_cycle_at=self.last_cycle_at, pending_alerts=self.worker.pending(),
         )
 
     # -- one poll --------------------------------------------------------------------------------------------
