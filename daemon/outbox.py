@@ -37,6 +37,7 @@ _IDLE_POLL_S = 5.0
 _HOUSEKEEPING_EVERY_S = 3600.0
 _CONNECTIONS = 8
 """httpx's pool costs CPU per request in proportion to its size (encode/httpx#3215): keep it small."""
+_GAUGES_EVERY_S = 1.0
 _RECORD_EVERY_S = 0.02
 """Outcomes of sends finished meanwhile are written together at most this often while sends are in flight: one
 fsync for many deliveries. A crash in between only means those are sent again (at least once)."""
@@ -61,6 +62,7 @@ class DeliveryWorker:
         """Outcomes not yet written: the loop records them in one transaction (one fsync for many sends)."""
         self._last_housekeeping = 0.0
         self._last_record = 0.0
+        self._last_gauges = 0.0
 
     def configure(self, config: DeliveryConfig) -> None:
         """Reload: new receivers and routes apply to the next send; deliveries in flight finish as they are."""
@@ -104,6 +106,8 @@ class DeliveryWorker:
                 break
             await asyncio.wait(list(self._inflight.values()), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         self._record_finished()
+        self._last_gauges = 0.0
+        self._update_gauges()
         return self.pending()
 
     async def close(self) -> None:
@@ -183,6 +187,9 @@ class DeliveryWorker:
         self._update_gauges()
 
     def _update_gauges(self) -> None:
+        if time.monotonic() - self._last_gauges < _GAUGES_EVERY_S:
+            return
+        self._last_gauges = time.monotonic()
         metrics.outbox_depth.set(self.pending())
         metrics.dead_letters.set(self.dead())
 

@@ -200,7 +200,8 @@ class OutboxStore:
             "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND receiver = ?"
             " ORDER BY next_attempt_at, id LIMIT ?", (_stamp(now), receiver, limit + len(skipped)),
         )
-        return [Delivery.from_row(row) for row in rows if row["id"] not in skipped][:limit]
+        chosen = [row for row in rows if row["id"] not in skipped][:limit]
+        return [Delivery.from_row(row) for row in chosen]
 
     def next_wake(self) -> datetime | None:
         """The earliest time a group or a delivery falls due."""
