@@ -18,7 +18,7 @@ from daemon.matching.gazetteer import GazetteerEntry
 from daemon.matching.model import Deadline, Evidence, Quantity
 from daemon.matching.numbers import NumberPhrase, find_numbers
 from daemon.matching.quantities import COMPARISONS, FoundQuantity, UnitFamily, extract
-from daemon.matching.terms import bounded, find_all, term_body
+from daemon.matching.terms import bounded, find_all, lowered, term_body
 from daemon.matching.text import FieldText
 
 # Words without which no deadline phrase can be present; the prefilter needs something to look for.
@@ -45,6 +45,10 @@ class ItemContext:
         self.hit_patterns = hit_patterns
         self.reference_time = reference_time
         self.fields = (FieldText("title", item.title), FieldText("summary", item.summary))
+        # Searched once as one text (the prefilter saw the same), then split: half the searches of two fields.
+        self.joined = f"{item.title}\n{item.summary}"
+        self._lower = lowered(self.joined)
+        self._summary_offset = len(item.title) + 1
         self._spans: dict[str, list[tuple[FieldText, int, int]]] = {}
         self._quantities: dict[str, list[FoundQuantity]] = {}
 
@@ -53,7 +57,14 @@ class ItemContext:
             return []
         cached = self._spans.get(pattern)
         if cached is None:
-            cached = [(text, start, end) for text in self.fields for start, end in find_all(pattern, text.text)]
+            title, summary = self.fields
+            offset = self._summary_offset
+            cached = []
+            for start, end in find_all(pattern, self.joined, self._lower):
+                if end < offset:
+                    cached.append((title, start, end))
+                elif start >= offset:
+                    cached.append((summary, start - offset, end - offset))
             self._spans[pattern] = cached
         return cached
 
@@ -81,12 +92,25 @@ def _evidence(text: FieldText, start: int, end: int) -> Evidence:
 
 
 class Condition:
+    cost = 1
+    """Relative cost of evaluating; `all` evaluates its cheap children first and stops at the first false one."""
+
     def anchored(self) -> bool:
         """True when the condition can only hold if one of its patterns hit the prefilter."""
         return True
 
     def patterns(self) -> Iterator[str]:
+        """Every pattern the condition searches for (all go into the prefilter Set)."""
         raise NotImplementedError
+
+    def positive_patterns(self) -> Iterator[str]:
+        """The patterns whose presence can make the condition true (not those under `none`)."""
+        return self.patterns()
+
+    def possible(self, hits: frozenset[str]) -> bool:
+        """Whether the condition can be true given the prefilter's hits: a cheap test on sets, before any
+        positional search."""
+        return not hits.isdisjoint(self.patterns())
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         raise NotImplementedError
@@ -97,13 +121,16 @@ class Terms(Condition):
 
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.terms = terms
-        self.term_patterns = tuple(bounded(term_body(term)) for term in terms)
+        self.term_patterns = tuple(dict.fromkeys(bounded(term_body(term)) for term in terms))
+        self._pattern_set = frozenset(self.term_patterns)
 
     def patterns(self) -> Iterator[str]:
         yield from self.term_patterns
 
     def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
-        return [span for pattern in self.term_patterns for span in context.spans(pattern)]
+        # Only the patterns the prefilter saw can occur; a context list of 100 terms usually has one or two.
+        candidates = self._pattern_set & context.hit_patterns
+        return [span for pattern in candidates for span in context.spans(pattern)]
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         # A list of alternatives is satisfied by its first occurrence in reading order, and that is the evidence:
@@ -118,8 +145,10 @@ class Terms(Condition):
 class Regex(Condition):
     """An RE2 regular expression (the escape hatch); evidence is the whole match."""
 
+    cost = 2
+
     def __init__(self, regexes: tuple[str, ...]) -> None:
-        self.regex_patterns = tuple(f"({regex})" for regex in regexes)
+        self.regex_patterns = regexes
 
     def patterns(self) -> Iterator[str]:
         yield from self.regex_patterns
@@ -131,6 +160,8 @@ class Regex(Condition):
 
 class Near(Condition):
     """A term of `a` within `words` words of a term of `b` (either order), or in the same sentence."""
+
+    cost = 3
 
     def __init__(self, a: Terms, b: Terms, words: int | None) -> None:
         self.a = a
@@ -147,6 +178,9 @@ class Near(Condition):
         left, right = sorted((first, second))
         return text.words_between(left[1], right[0]) <= self.words
 
+    def possible(self, hits: frozenset[str]) -> bool:
+        return self.a.possible(hits) and self.b.possible(hits)
+
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits: dict[tuple[str, int, int], Evidence] = {}
         b_spans = self.b.spans(context)
@@ -161,6 +195,8 @@ class Near(Condition):
 
 class QuantityCondition(Condition):
     """A quantity of a unit family compared with a threshold: `troops >= 1000`."""
+
+    cost = 4
 
     def __init__(self, family: UnitFamily, comparison: str, threshold: float) -> None:
         self.family = family
@@ -179,6 +215,8 @@ class QuantityCondition(Condition):
 
 class DeadlineCondition(Condition):
     """A deadline phrase that resolves to a time (`by the end of the month`, `within 48 hours`, ...)."""
+
+    cost = 5
 
     def patterns(self) -> Iterator[str]:
         yield DEADLINE_CUE
@@ -210,15 +248,26 @@ class Watchlist(Condition):
 class Group(Condition):
     def __init__(self, children: tuple[Condition, ...]) -> None:
         self.children = children
+        self.cost = max(child.cost for child in children)
 
     def patterns(self) -> Iterator[str]:
         for child in self.children:
             yield from child.patterns()
 
+    def positive_patterns(self) -> Iterator[str]:
+        for child in self.children:
+            yield from child.positive_patterns()
+
 
 class All(Group):
+    def __init__(self, children: tuple[Condition, ...]) -> None:
+        super().__init__(tuple(sorted(children, key=lambda child: child.cost)))
+
     def anchored(self) -> bool:
         return any(child.anchored() for child in self.children)
+
+    def possible(self, hits: frozenset[str]) -> bool:
+        return all(child.possible(hits) for child in self.children)
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits = Hits()
@@ -234,6 +283,9 @@ class Any(Group):
     def anchored(self) -> bool:
         return all(child.anchored() for child in self.children)
 
+    def possible(self, hits: frozenset[str]) -> bool:
+        return any(child.possible(hits) for child in self.children)
+
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits: Hits | None = None
         for child in self.children:
@@ -245,8 +297,21 @@ class Any(Group):
 
 
 class NoneOf(Group):
+    # Usually true, so it is evaluated last: when an earlier condition fails, its searches are never made.
+    cost = 6
+
+    def __init__(self, children: tuple[Condition, ...]) -> None:
+        super().__init__(children)
+        self.cost = NoneOf.cost
+
     def anchored(self) -> bool:
         return False
+
+    def positive_patterns(self) -> Iterator[str]:
+        return iter(())
+
+    def possible(self, hits: frozenset[str]) -> bool:
+        return True
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         return None if any(child.evaluate(context) is not None for child in self.children) else Hits()

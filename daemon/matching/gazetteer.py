@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from daemon.matching.terms import bounded, find_all, term_body
+from daemon.matching.terms import bounded, term_body
 
 EntryKind = Literal["place", "actor"]
 
@@ -20,15 +21,7 @@ class GazetteerEntry:
     @property
     def pattern(self) -> str:
         """One bounded pattern over the name and every alias (aliases are terms: `Idl?b` is not, `Idle*` is)."""
-        names = (self.name, *self.aliases)
-        return bounded("|".join(term_body(name) for name in names))
-
-
-@dataclass(frozen=True, slots=True)
-class GazetteerHit:
-    entry: GazetteerEntry
-    start: int
-    end: int
+        return _alternation((self.name, *self.aliases))
 
 
 class Gazetteer:
@@ -49,5 +42,6 @@ class Gazetteer:
         )
 
 
-def find_entries(entries: tuple[GazetteerEntry, ...], text: str) -> list[GazetteerHit]:
-    return [GazetteerHit(entry, start, end) for entry in entries for start, end in find_all(entry.pattern, text)]
+@lru_cache(maxsize=65536)
+def _alternation(names: tuple[str, ...]) -> str:
+    return bounded("|".join(term_body(name) for name in names))

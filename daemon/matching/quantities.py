@@ -16,7 +16,7 @@ from functools import cached_property
 
 from daemon.matching.model import Evidence, Quantity
 from daemon.matching.numbers import NumberPhrase, find_numbers
-from daemon.matching.terms import bounded, find_all, term_body
+from daemon.matching.terms import bounded, term_body
 from daemon.matching.text import FieldText
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -73,14 +73,14 @@ def _attached(family: UnitFamily, field: FieldText, number: NumberPhrase, number
 
     after = family.after_pattern
     if after:
-        for start, end in find_all(after, field.text):
+        for start, end in field.spans(after):
             if start >= number.end:
                 if clear(number.end, start):
                     return number.start, end
                 break
     before = family.before_pattern
     if before:
-        spans = [span for span in find_all(before, field.text) if span[1] <= number.start]
+        spans = [span for span in field.spans(before) if span[1] <= number.start]
         # Directly before: in "killed and a dozen wounded" the dozen are not the dead.
         if spans and field.words_between(spans[-1][1], number.start) == 0 and clear(spans[-1][1], number.start):
             return spans[-1][0], number.end
@@ -91,7 +91,7 @@ def _near(family: UnitFamily, field: FieldText, span: tuple[int, int], numbers: 
     near = family.near_pattern
     if not near:
         return True
-    for start, end in find_all(near, field.text):
+    for start, end in field.spans(near):
         between = (end, span[0]) if end <= span[0] else (span[1], start)
         if (
             field.words_between(*between) <= family.window

@@ -25,21 +25,24 @@ class RuleSet:
         self._always: list[int] = []
         for index, rule in enumerate(self.rules):
             if rule.condition.anchored():
-                for pattern in set(rule.condition.patterns()):
+                for pattern in set(rule.condition.positive_patterns()):
                     self._rules_by_pattern[pattern].append(index)
             else:
                 self._always.append(index)
-        entry_patterns = [entry.pattern for entry in self.gazetteer.entries]
-        self.prefilter = Prefilter([*self._rules_by_pattern, *entry_patterns])
+        self._entry_patterns = {entry.pattern: entry for entry in self.gazetteer.entries}
+        searched = (pattern for rule in self.rules for pattern in rule.condition.patterns())
+        self.prefilter = Prefilter([*searched, *self._entry_patterns])
 
     def __len__(self) -> int:
         return len(self.rules)
 
     def candidates(self, hits: frozenset[str]) -> list[Rule]:
+        """The rules that can fire given the prefilter's hits: indexed by the patterns that can make them true,
+        then checked against all of their conditions at once (`all` needs a hit in each branch)."""
         indexes = set(self._always)
         for pattern in hits:
             indexes.update(self._rules_by_pattern.get(pattern, ()))
-        return [self.rules[index] for index in sorted(indexes)]
+        return [rule for index in sorted(indexes) if (rule := self.rules[index]).condition.possible(hits)]
 
     def match(self, item: Item, now: datetime | None = None) -> list[Match]:
         """Every rule that fires on `item`, in rule-file order. Deadlines resolve against the item's publication
@@ -72,10 +75,11 @@ class RuleSet:
     def _mentioned(self, context: ItemContext, kind: str) -> tuple[str, ...]:
         """Names of the gazetteer entries of `kind` mentioned in the item, in order of first mention."""
         mentions: list[tuple[int, int, GazetteerEntry]] = []
-        for entry in self.gazetteer.entries:
+        for pattern in context.hit_patterns & self._entry_patterns.keys():
+            entry = self._entry_patterns[pattern]
             if entry.kind != kind:
                 continue
-            spans = context.spans(entry.pattern)
+            spans = context.spans(pattern)
             if spans:
                 first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
                 mentions.append((0 if first[0].field == "title" else 1, first[1], entry))

@@ -1,27 +1,30 @@
-"""Terms as analysts write them, compiled to RE2 patterns with word boundaries that work for any script.
+"""Terms as analysts write them, compiled twice: a loose RE2 form for the prefilter Set, and a bounded form with
+word boundaries that work for any script, for finding where the term occurs.
 
 A term is one or more words: `helicopter`, `shot down`, `shoot* down`. Matching is case-insensitive and on whole
 words; a trailing `*` on a word stands for any word characters (`down*` = down, downed, downing; `shoot*` =
 shoot, shoots, shooting). Words of a phrase may be separated by spaces or hyphens in the text (`shot-down`).
 
-RE2's `\\b` only knows ASCII letters, so `\\bIdleb\\b` would fail next to `é`. The boundary here is a character
-that is not a letter, digit or underscore in Unicode terms, or the start/end of the text. That boundary consumes
-a character, so occurrences are found with a search loop that restarts on the boundary (see `find_all`).
+RE2's `\\b` only knows ASCII letters, so `\\bIdleb\\b` would fail next to `é`. The bounded form therefore runs on
+Python's `re`, whose `\\w` is Unicode-aware, with lookarounds (which RE2 lacks). That is safe from catastrophic
+backtracking because a term is only escaped literals, word tails and separators; analysts' own regular expressions
+(the `regex` condition) run on RE2 only. The loose form drops boundaries and word tails, so it is a superset of
+the bounded one: the Set says "may occur", the bounded search says where.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 import re2
 
-WORD_CHARS = r"\pL\pN\pM_"
-LEFT = rf"(?:^|[^{WORD_CHARS}])"
-RIGHT = rf"(?:$|[^{WORD_CHARS}])"
-_WORD_TAIL = rf"[{WORD_CHARS}]*"
+_WORD_TAIL = r"\w*"
 _SEPARATOR = r"[\s\-‐‑–]+"
+_BOUNDED_HEAD = r"(?i)(?<!\w)(?:"
+_BOUNDED_TAIL = r")(?!\w)"
 # Letters, digits, apostrophes and the wildcard; anything else in a term is a typo or belongs in `regex`.
 _ALLOWED_PUNCTUATION = frozenset("*'’.&-")
 
@@ -52,49 +55,94 @@ def term_problem(term: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def term_body(term: str) -> str:
-    """The RE2 pattern of a term without boundaries."""
+    """The pattern of a term without boundaries, in the syntax both `re` and RE2 accept."""
     problem = term_problem(term)
     if problem:
         raise TermError(problem)
     parts = []
     for word in term.split():
         wildcard = word.endswith("*")
-        literal = re2.escape(word.rstrip("*"))
-        parts.append(literal + (_WORD_TAIL if wildcard else ""))
+        parts.append(re.escape(word.rstrip("*").lower()) + (_WORD_TAIL if wildcard else ""))
     return _SEPARATOR.join(parts)
 
 
 def bounded(body: str) -> str:
-    """A case-insensitive pattern that matches `body` as whole words; group 1 is the words themselves."""
-    return f"(?i){LEFT}({body}){RIGHT}"
+    """A case-insensitive pattern that matches `body` only as whole words, in any script."""
+    return f"{_BOUNDED_HEAD}{body}{_BOUNDED_TAIL}"
+
+
+def is_bounded(pattern: str) -> bool:
+    return pattern.startswith(_BOUNDED_HEAD) and pattern.endswith(_BOUNDED_TAIL)
 
 
 def loose(pattern: str) -> str:
-    """The prefilter form of a pattern: a `bounded` term loses its boundaries and word tails, which makes it a
-    superset (the positional check restores them). Unicode classes cost RE2 about 1 ms per pattern to add to a
-    Set and as much again to compile; without them 10,000 terms compile in well under a second."""
-    head, tail = f"(?i){LEFT}(", f"){RIGHT}"
-    if not (pattern.startswith(head) and pattern.endswith(tail)):
+    """The prefilter form of a pattern: a `bounded` term with ASCII word classes instead of Unicode ones (a
+    superset; the bounded search decides). Unicode word classes would cost RE2 about 1 ms per pattern to add to a
+    Set and as much again to compile; ASCII ones keep 10,000 terms well under a second. Other patterns (analysts'
+    regular expressions) are used as they are."""
+    if not is_bounded(pattern):
         return pattern
-    return "(?i)" + pattern[len(head) : -len(tail)].replace(_WORD_TAIL, "")
+    body = pattern[len(_BOUNDED_HEAD) : -len(_BOUNDED_TAIL)]
+    # An ASCII boundary is cheap for RE2 and still a superset of the Unicode one: it only refuses where an ASCII
+    # letter or digit touches the term. Without it, "war" would pass every "toward" and "software".
+    return f"(?i)(?:^|[^A-Za-z0-9_])(?:{body.replace(_WORD_TAIL, '[A-Za-z0-9_]*')})(?:$|[^A-Za-z0-9_])"
 
 
 @lru_cache(maxsize=65536)
-def compiled(pattern: str) -> Any:
-    """Compile lazily and share: 10,000 rules reuse many terms, and most are never searched positionally."""
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@lru_cache(maxsize=65536)
+def _lowercase_regex(pattern: str) -> re.Pattern[str]:
+    """The bounded pattern for lower-cased text, without the leading look-behind: starting with a literal lets
+    `re` scan for it like str.find, about ten times faster; the left boundary is checked by hand."""
+    return re.compile(f"(?:{pattern[len(_BOUNDED_HEAD) : -len(_BOUNDED_TAIL)]})" + r"(?!\w)")
+
+
+def lowered(text: str) -> str | None:
+    """`text` lower-cased for `find_all`, or None when lower-casing would move offsets (a few letters, such as
+    the Turkish dotted capital I, become two characters)."""
+    lower = text.lower()
+    return lower if len(lower) == len(text) else None
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+@lru_cache(maxsize=65536)
+def _re2_regex(pattern: str) -> Any:
     return re2.compile(pattern, RE2_OPTIONS)
 
 
-def find_all(pattern: str, text: str) -> Iterator[tuple[int, int]]:
-    """Character spans of group 1 of a `bounded` pattern, including occurrences that share a boundary."""
-    regex = compiled(pattern)
+def find_all(pattern: str, text: str, lower: str | None = None) -> Iterator[tuple[int, int]]:
+    """Character spans where `pattern` (a `bounded` term or an RE2 regex) occurs in `text`; `lower` is
+    `lowered(text)` when the caller has it (much faster for bounded terms)."""
+    if is_bounded(pattern) and lower is not None:
+        fast = _lowercase_regex(pattern)
+        position = 0
+        while (found := fast.search(lower, position)) is not None:
+            start, end = found.span()
+            if start == 0 or not _word_char(lower[start - 1]):
+                yield start, end
+                position = end
+            else:
+                position = start + 1
+        return
+    if is_bounded(pattern):
+        for found in _python_regex(pattern).finditer(text):
+            yield found.span()
+        return
+    regex = _re2_regex(pattern)
     position = 0
     while position <= len(text):
         found = regex.search(text, position)
         if found is None:
             return
-        start, end = found.span(1)
-        yield start, end
-        # Restart on the right boundary character so it can serve as the left boundary of the next occurrence.
+        start, end = found.span()
+        if end > start:
+            yield start, end
         position = end if end > position else position + 1

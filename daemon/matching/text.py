@@ -7,6 +7,7 @@ from bisect import bisect_left, bisect_right
 from functools import cached_property
 
 from daemon.matching.model import Field
+from daemon.matching.terms import find_all, lowered
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A sentence ends at . ! ? followed by space, or at a line break; "U.S. troops" splits too, which only makes
@@ -19,6 +20,18 @@ class FieldText:
     def __init__(self, field: Field, text: str) -> None:
         self.field = field
         self.text = text
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def spans(self, pattern: str) -> list[tuple[int, int]]:
+        """Where a term pattern occurs in this field (searched once per field)."""
+        found = self._spans.get(pattern)
+        if found is None:
+            found = self._spans[pattern] = list(find_all(pattern, self.text, self.lower))
+        return found
+
+    @cached_property
+    def lower(self) -> str | None:
+        return lowered(self.text)
 
     @cached_property
     def word_starts(self) -> list[int]:
