@@ -18,6 +18,7 @@ receivers = ["console"]
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -191,9 +192,14 @@ class GroupingOverride(StrictModel):
     repeat_interval: Duration | None = None
 
     def apply(self, base: GroupingConfig) -> GroupingConfig:
-        given = {name: value for name, value in self.model_dump(include=set(GroupingConfig.model_fields)).items()
-                 if value is not None}
-        return base.model_copy(update={name: getattr(self, name) for name in given})
+        """The base grouping with this route's overrides (computed once per configuration, not per alert)."""
+        return _with_overrides(self, base)
+
+
+@functools.lru_cache(maxsize=256)
+def _with_overrides(override: GroupingOverride, base: GroupingConfig) -> GroupingConfig:
+    given = {name: getattr(override, name) for name in GroupingConfig.model_fields}
+    return base.model_copy(update={name: value for name, value in given.items() if value is not None})
 
 
 class DefaultRoute(GroupingOverride):
