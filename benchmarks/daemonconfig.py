@@ -26,6 +26,7 @@ def write_config(
     retention: str = "30d",
     feed_intervals: Sequence[str] = (),
     synchronous: str = "full",
+    realert_interval: str | None = None,
 ) -> Path:
     """Write tocsin.toml (state under directory/state) and return its path.
 
@@ -51,6 +52,8 @@ def write_config(
         "enabled = false",
         "",
     ]
+    if realert_interval is not None:
+        lines += ["[escalation]", f'realert_interval = "{realert_interval}"', ""]
     if webhook_url is not None:
         lines += [
             "[[delivery.receivers]]",

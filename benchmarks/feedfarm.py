@@ -175,9 +175,10 @@ class Farm:
 
 def article(index: int, sequence: int, published: datetime, *, crisis: bool = False) -> tuple[str, str]:
     """(title, HTML summary) of a news item, fixed by its feed and sequence number. About one item in twenty is
-    crisis news, as on a world desk; `crisis` forces it."""
+    crisis news about a real place, as on a world desk. `crisis` forces crisis news about an invented town of its
+    own, so that each such item is a separate event (a story of its own), not another report of an earlier one."""
     mix = zlib.crc32(f"{index}/{sequence}".encode())
-    place = _PLACES[mix % len(_PLACES)]
+    place = _town(mix) if crisis else _PLACES[mix % len(_PLACES)]
     topic = _TOPICS[(mix >> 4) % len(_TOPICS)]
     when = published.strftime("%A")
     if crisis or (mix >> 8) % 20 == 0:
@@ -186,11 +187,20 @@ def article(index: int, sequence: int, published: datetime, *, crisis: bool = Fa
     else:
         lead = _MUNDANE[0].format(place=place, when=when, topic=topic)
         title = f"{place}: officials weigh {topic}"
-    sentences = [lead] + [
-        _MUNDANE[1 + (mix >> (16 + 3 * n)) % (len(_MUNDANE) - 1)].format(place=place, when=when, topic=topic)
-        for n in range(4)
-    ]
+    if crisis:
+        # Background in words of its own: without shared sentences, word overlap cannot merge it with another.
+        sentences = [lead, " ".join(_town(zlib.crc32(f"{mix}/{n}".encode())).lower() for n in range(40)) + "."]
+    else:
+        sentences = [lead] + [
+            _MUNDANE[1 + (mix >> (16 + 3 * n)) % (len(_MUNDANE) - 1)].format(place=place, when=when, topic=topic)
+            for n in range(4)
+        ]
     return title, "<p>" + " ".join(sentences) + "</p>"
+
+
+def _town(mix: int) -> str:
+    syllables = ("ka", "vor", "en", "mi", "tal", "ru", "dosh", "an", "bel", "ik", "sar", "umo")
+    return "".join(syllables[(mix >> shift) % len(syllables)] for shift in (0, 5, 10, 15)).capitalize()
 
 
 def _guid(index: int, sequence: int) -> str:

@@ -6,18 +6,24 @@ S - 5 ms, and the probe costs the daemon about 200 wake-ups a second (well under
 probe (daemon/health.py, feeding tocsin_event_loop_lag_seconds) fires every 0.5 s, which suits a health check
 but misses most short stalls, so the benchmark brings a finer one. Nothing in the daemon is changed: the probe is
 started by an event loop policy whose loops start it, before `tocsin` creates its loop.
+
+To find the cause of a stall, set TOCSIN_BENCH_EXPLAIN_STALLS_MS=50: asyncio's debug mode then logs each callback
+that held the loop longer than that, naming its task and coroutine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import sys
 from dataclasses import dataclass, field
 
 from daemon.cli import main as tocsin_main
 
 INTERVAL_S = 0.005
+EXPLAIN_ENV = "TOCSIN_BENCH_EXPLAIN_STALLS_MS"
+"""Set to a number of milliseconds to have asyncio log every callback that held the loop longer (slow)."""
 REPORT_OVER_MS = (50.0, 10.0)
 
 
@@ -51,6 +57,10 @@ class ProbedLoopPolicy(asyncio.DefaultEventLoopPolicy):
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         loop = super().new_event_loop()
         loop.call_soon(loop.create_task, _probe(loop))
+        if os.environ.get(EXPLAIN_ENV):
+            # asyncio's debug mode names every callback that ran longer than this (at a cost: diagnosis only).
+            loop.set_debug(True)
+            loop.slow_callback_duration = float(os.environ[EXPLAIN_ENV]) / 1000
         return loop
 
 

@@ -1,7 +1,7 @@
 """A webhook receiver for benchmarks, in its own process: `python -m benchmarks.webhookreceiver`.
 
-Answers every POST with 204 and records, for each feed-farm item an alert names (by its link), when the first
-alert about it arrived (time.time(), comparable with the farm's send times on the same machine). GET /__received
+Answers every POST with 204 and records, for each feed-farm item a `match` alert names (by its link), when the
+first alert about it arrived (time.time(), comparable with the farm's send times on the same machine). GET /__received
 returns those times as JSON. Signatures are not checked: the tests do that; here only the arrival time matters.
 """
 
@@ -29,7 +29,9 @@ class Receiver:
                 alert = json.loads(request.body)
             except ValueError:
                 return Response(400, b"not JSON\n")
-            for item in alert.get("items", []) if isinstance(alert, dict) else []:
+            # Only an item's own alert counts: an escalation or story update that lists it later is another thing.
+            own = isinstance(alert, dict) and alert.get("kind") == "match"
+            for item in alert.get("items", []) if own else []:
                 key = key_of_link(str(item.get("link", "")))
                 if key is not None:
                     self.received_at.setdefault(key, arrived)

@@ -124,7 +124,8 @@ def test_latency_mode_records_when_each_crisis_item_left_and_the_receiver_when_i
         link = second.entries[0].link
         sent = farm.sent_at()
         assert list(sent) == [key_of_link(link)]
-        alert = {"id": "a1", "items": [{"title": "x", "link": link, "feed": "farm-0", "published": None}]}
+        alert = {"id": "a1", "kind": "match",
+                 "items": [{"title": "x", "link": link, "feed": "farm-0", "published": None}]}
         request = urllib.request.Request(receiver.url("/hook"), data=json.dumps(alert).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 204
