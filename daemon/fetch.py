@@ -60,6 +60,8 @@ class FetchResult:
     """The final URL after redirects (links in the feed are resolved against it)."""
     elapsed_s: float
     content_type: str | None = None
+    moved_to: str | None = None
+    """Set when the feed answered with a permanent redirect (301, 308): its url in the config is outdated."""
 
     @property
     def not_modified(self) -> bool:
@@ -148,6 +150,7 @@ class Fetcher:
             async with client.stream("GET", url, headers=headers) as response:
                 _raise_for_status(response, shown)
                 final_url = str(response.url)
+                permanent = any(step.status_code in (301, 308) for step in response.history)
                 etag = response.headers.get("ETag") or validators.etag
                 last_modified = response.headers.get("Last-Modified") or validators.last_modified
                 if response.status_code == 304:
@@ -185,6 +188,7 @@ class Fetcher:
             url=final_url,
             elapsed_s=time.monotonic() - started,
             content_type=response.headers.get("Content-Type"),
+            moved_to=redact_url(final_url) if permanent else None,
         )
 
     async def _read_capped(self, response: httpx.Response, shown: str) -> bytes:

@@ -266,8 +266,10 @@ class Service:
             parsed = await self.parser.parse(result.body, source, now)
         except ParseError as exc:
             return self._record_failure(feed, str(exc), result.status, None)
-        if parsed.warning:
-            log.warning('feed "%s": %s', feed.name, parsed.warning, extra={"feed": name})
+        moved = f"moved permanently to {result.moved_to}: update its url" if result.moved_to else None
+        warning = "; ".join(text for text in (moved, parsed.warning) if text) or None
+        if warning:
+            log.warning('feed "%s": %s', feed.name, warning, extra={"feed": name})
         silent = not state.first_fetch_done and not feed.backfill
         # News older than the retention period is never new: its seen record may already have been pruned.
         cutoff = now - self.settings.store.retention
@@ -281,7 +283,7 @@ class Service:
             with self.db.transaction():
                 ingested = self.pipeline.ingest(feed, recent, silent=silent)
                 self._record_fetched(feed, state, result, now, body_hash=body_hash,
-                                     new_items=ingested.new_items, warning=parsed.warning)
+                                     new_items=ingested.new_items, warning=warning)
         metrics.items.labels("new").inc(ingested.new_items)
         metrics.items.labels("seen").inc(ingested.seen_items)
         log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name, len(parsed.items),

@@ -97,7 +97,9 @@ async def test_body_cap_applies_to_decoded_bytes(server: FeedServer, fetcher: Fe
 async def test_redirects_followed_and_loops_refused(server: FeedServer, fetcher: Fetcher) -> None:
     server.add_feed("r", 1)
     result = await fetcher.fetch(server.url("/redirect/r"))
-    assert result.url == server.url("/feed/r")
+    assert result.url == server.url("/feed/r") and result.moved_to is None
+    moved = await fetcher.fetch(server.url("/moved/r"))
+    assert moved.moved_to == server.url("/feed/r")
     with pytest.raises(FetchError, match="redirect loop"):
         await fetcher.fetch(server.url("/loop"))
 

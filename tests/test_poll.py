@@ -102,6 +102,15 @@ async def test_news_older_than_retention_is_never_new(server: FeedServer, servic
     assert [item.title for item in rules.items] == ["old item 1"]
 
 
+async def test_permanent_redirect_is_a_warning_in_feed_health(server: FeedServer, service_for: Any) -> None:
+    server.add_feed("m", 1)
+    service = await service_for([{"name": "m", "url": server.url("/moved/m")}])
+    assert await service.run_once() == {"m": PollOutcome.CHANGED}
+    state = service.states.get("m")
+    assert state.health == "ok"
+    assert state.warning == f"moved permanently to {server.url('/feed/m')}: update its url"
+
+
 async def test_unchanged_body_is_not_parsed_again(server: FeedServer, service_for: Any) -> None:
     server.add_feed("p", 2)
     service = await service_for([{"name": "p", "url": server.url("/plain/p")}])

@@ -6,6 +6,7 @@ Routes:
   /plain/<name>       the same feed without any validator (only the body hash can tell it is unchanged)
   /gzip/<name>        the same feed, gzip-encoded
   /redirect/<name>    302 to /feed/<name>
+  /moved/<name>       301 to /feed/<name>
   /status/<code>      that status; /status/429 and /status/503 send Retry-After: 120
   /slow               waits longer than any test's read timeout before answering
   /big                a body of `big_size` bytes, streamed
@@ -228,8 +229,8 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             body = gzip.compress(b"<rss>" + b" " * (server.big_size * 4) + b"</rss>")
             self.send_body(200, body, "application/rss+xml", {"Content-Encoding": "gzip"})
 
-        def redirect(self, target: str) -> None:
-            self.send_response(302)
+        def redirect(self, target: str, status: int = 302) -> None:
+            self.send_response(status)
             self.send_header("Location", target)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -248,6 +249,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         "/plain/": lambda h, rest: h.feed(rest, etag=False, last_modified=False),
         "/gzip/": lambda h, rest: h.feed(rest, encoding="gzip"),
         "/redirect/": lambda h, rest: h.redirect(f"/feed/{rest}"),
+        "/moved/": lambda h, rest: h.redirect(f"/feed/{rest}", 301),
         "/status/": lambda h, rest: h.status(rest),
         "/slow": lambda h, rest: h.slow(rest),
         "/big": lambda h, rest: h.big(rest),
