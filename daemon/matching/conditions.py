@@ -110,7 +110,11 @@ class Condition:
     def possible(self, hits: frozenset[str]) -> bool:
         """Whether the condition can be true given the prefilter's hits: a cheap test on sets, before any
         positional search."""
-        return not hits.isdisjoint(self.patterns())
+        return not hits.isdisjoint(self.pattern_set)
+
+    @cached_property
+    def pattern_set(self) -> frozenset[str]:
+        return frozenset(self.patterns())
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         raise NotImplementedError
@@ -122,14 +126,13 @@ class Terms(Condition):
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.terms = terms
         self.term_patterns = tuple(dict.fromkeys(bounded(term_body(term)) for term in terms))
-        self._pattern_set = frozenset(self.term_patterns)
 
     def patterns(self) -> Iterator[str]:
         yield from self.term_patterns
 
     def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
         # Only the patterns the prefilter saw can occur; a context list of 100 terms usually has one or two.
-        candidates = self._pattern_set & context.hit_patterns
+        candidates = self.pattern_set & context.hit_patterns
         return [span for pattern in candidates for span in context.spans(pattern)]
 
     def evaluate(self, context: ItemContext) -> Hits | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,7 @@ class _File:
         self.lines = text.splitlines()
         self.data = data
         self.headers = {kind: self._headers(kind) for kind in TABLE_ARRAYS}
+        self._all_headers = sorted(line for lines in self.headers.values() for line in lines)
 
     def _headers(self, kind: str) -> list[int]:
         header = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
@@ -118,8 +120,8 @@ class _File:
         if index >= len(headers):
             return None
         first = headers[index]
-        following = [h for kind_headers in self.headers.values() for h in kind_headers if h > first]
-        last = min(following, default=len(self.lines) + 1)
+        following = bisect_right(self._all_headers, first)
+        last = self._all_headers[following] if following < len(self._all_headers) else len(self.lines) + 1
         if key is None:
             return first
         exact = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")

@@ -25,6 +25,8 @@ _WORD_TAIL = r"\w*"
 _SEPARATOR = r"[\s\-‐‑–]+"
 _BOUNDED_HEAD = r"(?i)(?<!\w)(?:"
 _BOUNDED_TAIL = r")(?!\w)"
+_SHORT_TERM = 6
+"""Terms shorter than this keep (ASCII) boundaries in the prefilter: "war" is inside "toward", "software"."""
 # Letters, digits, apostrophes and the wildcard; anything else in a term is a typo or belongs in `regex`.
 _ALLOWED_PUNCTUATION = frozenset("*'’.&-")
 
@@ -78,13 +80,17 @@ def is_bounded(pattern: str) -> bool:
 
 
 def loose(pattern: str) -> str:
-    """The prefilter form of a pattern: a `bounded` term with ASCII word classes instead of Unicode ones (a
-    superset; the bounded search decides). Unicode word classes would cost RE2 about 1 ms per pattern to add to a
-    Set and as much again to compile; ASCII ones keep 10,000 terms well under a second. Other patterns (analysts'
-    regular expressions) are used as they are."""
+    """The prefilter form of a pattern, a superset of it (the bounded search decides): Unicode word classes
+    would cost RE2 about 1 ms per pattern to add to a Set and as much again to compile, so short terms get ASCII
+    boundaries and long ones none, and word tails are dropped. Other patterns (analysts' regular expressions)
+    are used as they are."""
     if not is_bounded(pattern):
         return pattern
     body = pattern[len(_BOUNDED_HEAD) : -len(_BOUNDED_TAIL)]
+    literal = body.replace(_WORD_TAIL, "").replace("\\", "")
+    if "|" not in body and len(literal) >= _SHORT_TERM:
+        # Long terms rarely hide inside other words, and boundaries would triple the Set's compile time.
+        return f"(?i){body.replace(_WORD_TAIL, '')}"
     # An ASCII boundary is cheap for RE2 and still a superset of the Unicode one: it only refuses where an ASCII
     # letter or digit touches the term. Without it, "war" would pass every "toward" and "software".
     return f"(?i)(?:^|[^A-Za-z0-9_])(?:{body.replace(_WORD_TAIL, '[A-Za-z0-9_]*')})(?:$|[^A-Za-z0-9_])"
