@@ -103,10 +103,6 @@ class Condition:
         """Every pattern the condition searches for (all go into the prefilter Set)."""
         raise NotImplementedError
 
-    def positive_patterns(self) -> Iterator[str]:
-        """The patterns whose presence can make the condition true (not those under `none`)."""
-        return self.patterns()
-
     def possible(self, hits: frozenset[str]) -> bool:
         """Whether the condition can be true given the prefilter's hits: a cheap test on sets, before any
         positional search."""
@@ -115,6 +111,11 @@ class Condition:
     @cached_property
     def pattern_set(self) -> frozenset[str]:
         return frozenset(self.patterns())
+
+    def index_patterns(self) -> frozenset[str] | None:
+        """A set of patterns of which at least one must occur for the condition to hold, as selective as the
+        structure allows (the rule index files a rule under these only); None when there is no such set."""
+        return self.pattern_set if self.anchored() else None
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         raise NotImplementedError
@@ -183,6 +184,9 @@ class Near(Condition):
 
     def possible(self, hits: frozenset[str]) -> bool:
         return self.a.possible(hits) and self.b.possible(hits)
+
+    def index_patterns(self) -> frozenset[str] | None:
+        return min(self.a.pattern_set, self.b.pattern_set, key=len)
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits: dict[tuple[str, int, int], Evidence] = {}
@@ -257,10 +261,6 @@ class Group(Condition):
         for child in self.children:
             yield from child.patterns()
 
-    def positive_patterns(self) -> Iterator[str]:
-        for child in self.children:
-            yield from child.positive_patterns()
-
 
 class All(Group):
     def __init__(self, children: tuple[Condition, ...]) -> None:
@@ -271,6 +271,15 @@ class All(Group):
 
     def possible(self, hits: frozenset[str]) -> bool:
         return all(child.possible(hits) for child in self.children)
+
+    def index_patterns(self) -> frozenset[str] | None:
+        # One branch suffices, since every branch must hold: the one with the fewest patterns, and never the
+        # deadline cue ("by", "until" are in most texts) when there is another.
+        choices = [
+            (isinstance(child, DeadlineCondition), len(patterns), patterns)
+            for child in self.children if (patterns := child.index_patterns()) is not None
+        ]
+        return min(choices, key=lambda choice: choice[:2])[2] if choices else None
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits = Hits()
@@ -289,9 +298,21 @@ class Any(Group):
     def possible(self, hits: frozenset[str]) -> bool:
         return any(child.possible(hits) for child in self.children)
 
+    def index_patterns(self) -> frozenset[str] | None:
+        union: frozenset[str] = frozenset()
+        for child in self.children:
+            branch = child.index_patterns()
+            if branch is None:
+                return None
+            union |= branch
+        return union
+
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits: Hits | None = None
         for child in self.children:
+            # Every branch is evaluated for its evidence, but one the prefilter rules out costs nothing.
+            if not child.possible(context.hit_patterns):
+                continue
             found = child.evaluate(context)
             if found is not None:
                 hits = hits or Hits()
@@ -309,9 +330,6 @@ class NoneOf(Group):
 
     def anchored(self) -> bool:
         return False
-
-    def positive_patterns(self) -> Iterator[str]:
-        return iter(())
 
     def possible(self, hits: frozenset[str]) -> bool:
         return True

@@ -24,11 +24,12 @@ class RuleSet:
         self._rules_by_pattern: dict[str, list[int]] = defaultdict(list)
         self._always: list[int] = []
         for index, rule in enumerate(self.rules):
-            if rule.condition.anchored():
-                for pattern in set(rule.condition.positive_patterns()):
-                    self._rules_by_pattern[pattern].append(index)
-            else:
+            index_patterns = rule.condition.index_patterns()
+            if index_patterns is None:
                 self._always.append(index)
+            else:
+                for pattern in index_patterns:
+                    self._rules_by_pattern[pattern].append(index)
         self._entry_patterns = {entry.pattern: entry for entry in self.gazetteer.entries}
         searched = (pattern for rule in self.rules for pattern in rule.condition.patterns())
         self.prefilter = Prefilter([*searched, *self._entry_patterns])
