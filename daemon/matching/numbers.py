@@ -8,6 +8,7 @@ asks for `troops >= 1000` fires on "thousands of troops" and not on "hundreds of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _UNITS = {
@@ -43,6 +44,10 @@ _NUMBER = re.compile(
     rf"|(?P<digits>{_DIGITS})(?:(?P<short>k|m|mn|bn)\b|\s*(?P<scale>{_SCALE_WORD})\b)?"
     rf"|(?P<words>{_WORD_NUMBER}))(?![\w])",
     re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+")
+_STARTERS = frozenset(
+    {phrase.split()[0] for phrase in (*QUALIFIERS, *_VAGUE)} | set(_UNITS) | {"a", "an"}
 )
 _YEAR_CONTEXT = re.compile(r"(?:in|since|until|by|from|of|to|and|before|after)\s+$", re.IGNORECASE)
 
@@ -101,10 +106,24 @@ def _is_year(found: re.Match[str], text: str) -> bool:
     return bool(_YEAR_CONTEXT.search(text[max(0, found.start() - 12) : found.start()]))
 
 
+def _candidates(text: str) -> Iterator[re.Match[str]]:
+    """Matches of the number pattern, tried only where a word could begin one: scanning every position with the
+    full pattern costs ten times more than walking the words."""
+    consumed = 0
+    for word in _WORD.finditer(text):
+        start = word.start()
+        if start < consumed or not (word.group()[0].isdigit() or word.group().lower() in _STARTERS):
+            continue
+        found = _NUMBER.match(text, start)
+        if found is not None:
+            consumed = found.end()
+            yield found
+
+
 def find_numbers(text: str) -> list[NumberPhrase]:
     """Every number phrase in `text`, in order, with character offsets."""
     phrases = []
-    for found in _NUMBER.finditer(text):
+    for found in _candidates(text):
         value = _value(found)
         if value is None or _is_year(found, text):
             continue

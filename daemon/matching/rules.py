@@ -84,7 +84,9 @@ class RuleSet:
             if spans:
                 first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
                 mentions.append((0 if first[0].field == "title" else 1, first[1], entry))
-        return tuple(dict.fromkeys(entry.name for _, _, entry in sorted(mentions, key=lambda m: m[:2])))
+        # Ties (one phrase naming two entries) are broken by name: the order must not depend on set iteration.
+        mentions.sort(key=lambda m: (m[0], m[1], m[2].name))
+        return tuple(dict.fromkeys(entry.name for _, _, entry in mentions))
 
 
 def _reading_order(evidence: Evidence) -> tuple[bool, int, int]:
