@@ -104,7 +104,9 @@ class Fetcher:
         """GET the feed. Raises FetchError (with `status` and `retry_after_s` when the server gave them)."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        host_limit = self._host_limits.setdefault(host, asyncio.Semaphore(self.config.per_host_concurrency))
+        host_limit = self._host_limits.get(host)
+        if host_limit is None:
+            host_limit = self._host_limits[host] = asyncio.Semaphore(self.config.per_host_concurrency)
         async with self._global_limit, host_limit:
             try:
                 async with asyncio.timeout(self.config.total_timeout.total_seconds()):
@@ -133,6 +135,7 @@ class Fetcher:
                 ),
                 limits=httpx.Limits(max_connections=self._pool_size, max_keepalive_connections=self._pool_size),
                 headers={"User-Agent": config.user_agent or USER_AGENT, "Accept": ACCEPT},
+                proxy=config.proxy,
                 trust_env=False,
             )
             self._clients[shard] = client

@@ -122,6 +122,17 @@ async def test_per_host_limit_bounds_requests_in_flight(server: FeedServer) -> N
     assert server.slow_max_in_flight == 2
 
 
+async def test_requests_go_through_the_configured_proxy(server: FeedServer) -> None:
+    server.add_feed("p", 1)
+    fetcher = Fetcher(FAST.model_copy(update={"proxy": server.base}))
+    try:
+        result = await fetcher.fetch("http://feeds.example.invalid/feed/p")
+    finally:
+        await fetcher.close()
+    assert result.status == 200 and result.body and b"p item 0" in result.body
+    assert server.proxied == ["http://feeds.example.invalid/feed/p"]
+
+
 def test_redact_url_strips_credentials() -> None:
     assert redact_url("https://user:hunter2@example.org/feed?x=1") == "https://example.org/feed?x=1"
     assert redact_url("https://example.org:8443/feed") == "https://example.org:8443/feed"

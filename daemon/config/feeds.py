@@ -50,5 +50,8 @@ class HttpConfig(StrictModel):
     concurrency: int = Field(default=64, ge=1, le=1024)
     """Requests in flight at once, over all hosts."""
     per_host_concurrency: int = Field(default=4, ge=1, le=64)
+    proxy: str | None = None
+    """Send every feed request through this HTTP proxy (http://host:port); proxy variables in the environment
+    are not used, so what the daemon does never depends on the shell that started it."""
     user_agent: str | None = None
     """Defaults to tocsin/<version> (+https://github.com/tocsin/tocsin)."""

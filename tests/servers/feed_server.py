@@ -18,7 +18,8 @@ Routes:
   /bomb               the quadratic entity bomb (one large entity referenced many times)
   /bomb-utf16         the same, UTF-16 encoded
   /file/<name>        a file from `files_dir`
-Every request's headers are recorded in `requests` as (path, headers).
+Every request's headers are recorded in `requests` as (path, headers). Asked as an HTTP proxy, it serves the same
+routes for any host and records the absolute URLs in `proxied`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class FeedServer:
         self.feeds: dict[str, MutableFeed] = {}
         self.files_dir = files_dir
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.proxied: list[str] = []
         self.big_size = 2 * 1024 * 1024
         self.slow_seconds = 3.0
         self.slow_in_flight = 0
@@ -155,6 +157,11 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             """Quiet: tests read `server.requests` instead."""
 
         def do_GET(self) -> None:
+            if self.path.startswith("http://"):
+                # Asked as a proxy (absolute-form request target): serve it as if it were ours, and note it.
+                with server.lock:
+                    server.proxied.append(self.path)
+                self.path = "/" + self.path.split("/", 3)[3]
             with server.lock:
                 server.requests.append((self.path, {key.lower(): value for key, value in self.headers.items()}))
             for route, handle in ROUTES.items():
