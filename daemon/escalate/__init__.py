@@ -55,13 +55,17 @@ class Escalation:
         now = self.clock.now()
         placement = self.stories.place(item, Fingerprint.of(item, matches), now)
         decided: list[Alert] = []
+        fired = set(placement.fired)
         for match in matches:
-            if self.stories.first_alert(placement.story_id, match.rule):
+            if match.rule not in fired:
+                fired.add(match.rule)
                 alert = self._match_alert(item, match, placement, now)
                 if alert is not None:
                     decided.append(alert)
             self.deadlines.track(item, match, placement.story_id, now)
             decided.extend(self.situations.observe(placement.story_id, item, match, now))
+        if fired != placement.fired:
+            self.stories.fired(placement.story_id, frozenset(fired))
         if not placement.created and placement.new_source and placement.sources in self.config.story_updates:
             decided.append(self._story_update(item, matches, placement, now))
         return self._release(decided, now)

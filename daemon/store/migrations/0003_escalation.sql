@@ -1,21 +1,25 @@
--- Stories: reports of one event from several outlets. Times are Unix seconds (UTC).
+-- Stories: reports of one event from several outlets. Times are Unix seconds (UTC). Ids start with the first
+-- report's time in hex, so new stories append; the reports compared for wire copies (feeds, MinHash signatures)
+-- and the rules that fired (newline-separated) live in the story's row.
 CREATE TABLE stories (
     id TEXT PRIMARY KEY,
     first_at INTEGER NOT NULL,
     last_at INTEGER NOT NULL,
     title TEXT NOT NULL,
     words TEXT NOT NULL,
-    signature BLOB NOT NULL,
     entities TEXT NOT NULL,
     numbers TEXT NOT NULL,
     tags TEXT NOT NULL,
     sources INTEGER NOT NULL DEFAULT 1,
-    reports INTEGER NOT NULL DEFAULT 1
+    reports INTEGER NOT NULL DEFAULT 1,
+    report_feeds TEXT NOT NULL,
+    report_signatures BLOB NOT NULL,
+    rules TEXT NOT NULL DEFAULT ''
 );
 
 CREATE INDEX stories_by_age ON stories (first_at);
 
--- Inverted index from minhash bands and entity names to stories, so finding candidates never scans the window.
+-- Inverted index from MinHash bands and places to stories, so finding candidates never scans the window.
 CREATE TABLE story_keys (
     key INTEGER NOT NULL,
     first_at INTEGER NOT NULL,
@@ -23,23 +27,7 @@ CREATE TABLE story_keys (
     PRIMARY KEY (key, first_at, story_id)
 ) WITHOUT ROWID;
 
-CREATE INDEX story_keys_by_story ON story_keys (story_id);
-
-CREATE TABLE story_reports (
-    story_id TEXT NOT NULL,
-    feed TEXT NOT NULL,
-    signature BLOB NOT NULL,
-    at INTEGER NOT NULL
-);
-
-CREATE INDEX story_reports_by_story ON story_reports (story_id);
-
--- A rule fires once per story.
-CREATE TABLE story_rules (
-    story_id TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    PRIMARY KEY (story_id, rule)
-) WITHOUT ROWID;
+CREATE INDEX story_keys_by_age ON story_keys (first_at);
 
 -- Situations: one signal per story and tag under each key (place:Idlib, actor:Turkey, rule:..., tag:...).
 CREATE TABLE situation_signals (
