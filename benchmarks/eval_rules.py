@@ -147,13 +147,13 @@ def score(rules: RuleSet, cases: Iterator[tuple[Item, set[str], set[str]]], tags
     return scores
 
 
-def evaluate_acled(rules: RuleSet) -> dict[str, Score]:
-    return score(rules, acled_items(), ACLED_TAGS)
+def evaluate_acled(rules: RuleSet, path: Path = ACLED) -> dict[str, Score]:
+    return score(rules, acled_items(path), ACLED_TAGS)
 
 
-def evaluate_feeds(rules: RuleSet) -> dict[str, Score]:
+def evaluate_feeds(rules: RuleSet, directory: Path = FEEDS) -> dict[str, Score]:
     labels = read_labels()
-    cases = ((item, labels.get(key, set()), set()) for key, item in feed_items())
+    cases = ((item, labels.get(key, set()), set()) for key, item in feed_items(directory))
     return score(rules, cases, TAGS)
 
 
