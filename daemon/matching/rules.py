@@ -9,7 +9,7 @@ from pathlib import Path
 
 from daemon.items import Item
 from daemon.matching.conditions import ItemContext
-from daemon.matching.gazetteer import Gazetteer, GazetteerEntry
+from daemon.matching.gazetteer import Gazetteer
 from daemon.matching.load import LoadedRules, Rule, load
 from daemon.matching.model import Evidence, Match
 from daemon.matching.prefilter import Prefilter
@@ -30,7 +30,7 @@ class RuleSet:
             else:
                 for pattern in index_patterns:
                     self._rules_by_pattern[pattern].append(index)
-        self._entry_patterns = {entry.pattern: entry for entry in self.gazetteer.entries}
+        self._entry_patterns = {entry.pattern: (order, entry) for order, entry in enumerate(self.gazetteer.entries)}
         searched = (pattern for rule in self.rules for pattern in rule.condition.patterns())
         self.prefilter = Prefilter([*searched, *self._entry_patterns])
 
@@ -74,19 +74,16 @@ class RuleSet:
         return matches
 
     def _mentioned(self, context: ItemContext, kind: str) -> tuple[str, ...]:
-        """Names of the gazetteer entries of `kind` mentioned in the item, in order of first mention."""
-        mentions: list[tuple[int, int, GazetteerEntry]] = []
+        """Names of the gazetteer entries of `kind` mentioned in the item, in order of first mention (ties in
+        gazetteer order)."""
+        mentions: list[tuple[bool, int, int, str]] = []
         for pattern in context.hit_patterns & self._entry_patterns.keys():
-            entry = self._entry_patterns[pattern]
-            if entry.kind != kind:
-                continue
-            spans = context.spans(pattern)
+            order, entry = self._entry_patterns[pattern]
+            spans = context.spans(pattern) if entry.kind == kind else []
             if spans:
                 first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
-                mentions.append((0 if first[0].field == "title" else 1, first[1], entry))
-        # Ties (one phrase naming two entries) are broken by name: the order must not depend on set iteration.
-        mentions.sort(key=lambda m: (m[0], m[1], m[2].name))
-        return tuple(dict.fromkeys(entry.name for _, _, entry in mentions))
+                mentions.append((first[0].field != "title", first[1], order, entry.name))
+        return tuple(dict.fromkeys(name for *_, name in sorted(mentions)))
 
 
 def _reading_order(evidence: Evidence) -> tuple[bool, int, int]:
