@@ -74,3 +74,13 @@ def test_invalid_escalation_rules_exit_78_with_file_and_line(tmp_path: Path) -> 
     done = replay("--config", str(SCENARIO / "tocsin.toml"), "--rules", str(rules), str(SCENARIO / "snapshots"))
     assert done.returncode == 78
     assert f"{rules}:3:" in done.stderr and 'group_by "planet"' in done.stderr
+
+
+def test_until_keeps_the_clock_running_for_later_reminders() -> None:
+    early = sorted(str(p) for p in (SCENARIO / "snapshots").glob("0*.xml"))
+    without = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), *early)
+    with_until = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), "--until", "2020-03-01T00:00", *early)
+    assert without.returncode == with_until.returncode == 0, with_until.stderr
+    added = [json.loads(line) for line in with_until.stdout.splitlines()[len(without.stdout.splitlines()):]]
+    assert [(a["kind"], a["created"]) for a in added] == [
+        ("deadline_reminder", "2020-02-28T23:59:59Z"), ("deadline_reminder", "2020-02-29T23:59:59Z")]

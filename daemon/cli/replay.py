@@ -43,9 +43,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _utc(when: datetime) -> datetime:
+    """A time without a zone is UTC, as in feeds."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def handle(args: argparse.Namespace) -> int:
     try:
-        until = datetime.fromisoformat(args.until.replace("Z", "+00:00")).astimezone(UTC) if args.until else None
+        until = _utc(datetime.fromisoformat(args.until.replace("Z", "+00:00"))) if args.until else None
     except ValueError:
         print_problems([f'--until "{args.until}" is not an ISO 8601 time such as 2020-03-01T00:00Z'])
         return EX_USAGE
