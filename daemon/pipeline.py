@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from daemon import metrics
 from daemon.alerts import Alert
 from daemon.clock import Clock
 from daemon.config import Settings
@@ -59,6 +60,8 @@ class Pipeline:
                 for item in new_items:
                     matches = self.rules.match(item)
                     match_count += len(matches)
+                    for match in matches:
+                        metrics.matches.labels(rule=match.rule).inc()
                     if matches:
                         alerts.extend(self.escalation.on_item(item, matches))
                 self.router.enqueue(alerts)

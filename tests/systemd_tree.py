@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 TREE = CACHE / "nspawn-tree"
 SUITE = "bookworm"
-PACKAGES = (
-    "systemd", "systemd-sysv", "dbus", "libnss-systemd", "python3", "python3-venv", "ca-certificates", "procps",
-    "iproute2", "curl",
-)
+# As few as will do: debootstrap is most of a fresh run. procps brings /bin/kill (ExecReload); python3 stands in
+# for curl.
+PACKAGES = ("systemd", "systemd-sysv", "dbus", "libnss-systemd", "python3", "python3-venv", "procps")
 GUEST_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 

@@ -44,6 +44,16 @@ systemd-run --quiet --unit=guest-feeds --property=DynamicUser=yes \
 """
 
 
+BACKUP = ("import sqlite3; sqlite3.connect('/var/lib/tocsin/tocsin.sqlite3')"
+          ".execute('VACUUM INTO ?', ['/root/tocsin-backup.sqlite3'])")
+
+RESTORE = """set -e
+cd /var/lib/private/tocsin
+rm -f tocsin.sqlite3 tocsin.sqlite3-wal tocsin.sqlite3-shm
+install -m 0600 -o "$(stat -c %u .)" -g "$(stat -c %g .)" /root/tocsin-backup.sqlite3 tocsin.sqlite3
+"""
+
+
 @pytest.fixture(scope="module")
 def guest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guest]:
     reason = missing_requirements()
@@ -78,6 +88,12 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) ->
         time.sleep(0.1)
 
 
+def http_get(guest: Guest, path: str) -> str:
+    """GET from the health listener inside the guest (its network is private); python3 stands in for curl."""
+    fetch = "import sys, urllib.request as u; sys.stdout.write(u.urlopen(sys.argv[1], timeout=10).read().decode())"
+    return guest.run("python3", "-c", fetch, f"http://127.0.0.1:9464{path}").stdout
+
+
 def journal(guest: Guest) -> list[dict[str, str]]:
     shown = guest.run("journalctl", "-u", "tocsin", "-o", "json", "--no-pager").stdout
     return [json.loads(line) for line in shown.splitlines() if line.strip()]
@@ -97,10 +113,10 @@ def test_tocsin_as_a_systemd_service(guest: Guest) -> None:
     assert "1 feed(s)" in started["StatusText"]
 
     wait_until(lambda: any('feed "guest-feed": 1 item(s)' in line for line in messages(guest)), "the feed is polled")
-    health = json.loads(guest.run("curl", "-sf", "http://127.0.0.1:9464/healthz").stdout)
+    health = json.loads(http_get(guest, "/healthz"))
     assert health["status"] == "ok"
     assert health["feeds"] == {"enabled": 1, "failing": 0, "failing_names": [], "gone": 0, "gone_names": []}
-    exposition = guest.run("curl", "-sf", "http://127.0.0.1:9464/metrics").stdout
+    exposition = http_get(guest, "/metrics")
     assert 'tocsin_polls_total{outcome="changed"} 1.0' in exposition
     wait_until(lambda: "last poll never" not in guest.unit_properties("tocsin", "StatusText")["StatusText"],
                "STATUS shows the poll")
@@ -125,7 +141,26 @@ def test_tocsin_as_a_systemd_service(guest: Guest) -> None:
     assert any("reload complete" in entry["MESSAGE"] for entry in infos)
     assert not any(entry["MESSAGE"].startswith("<") for entry in infos)  # the prefix became the priority
 
+    # Online backup as docs/operations.md says (the guest has no sqlite3 command: the Python form).
+    guest.run("python3", "-c", BACKUP)
+
     # Stop: STOPPING=1, a clean exit 0 well within TimeoutStopSec.
     guest.run("systemctl", "stop", "tocsin", timeout_s=60)
     stopped = guest.unit_properties("tocsin", "ActiveState", "Result", "ExecMainStatus")
     assert stopped == {"ActiveState": "inactive", "Result": "success", "ExecMainStatus": "0"}
+
+    # The broken rule file is still there: a start now exits 78, which systemd must not restart in a loop.
+    assert guest.run("systemctl", "start", "tocsin", check=False, timeout_s=120).returncode != 0
+    refused = guest.unit_properties("tocsin", "ActiveState", "SubState", "ExecMainStatus")
+    assert refused == {"ActiveState": "failed", "SubState": "failed", "ExecMainStatus": "78"}
+    refusals = [entry for entry in journal(guest)[-20:] if "zz-bad.toml" in entry.get("MESSAGE", "")]
+    assert refusals and all(entry["PRIORITY"] == "3" for entry in refusals)
+    guest.run("rm", "/etc/tocsin/rules/zz-bad.toml")
+
+    # Restore as documented, over a database that is then gone: the feed's health comes back from the backup.
+    guest.run("sh", "-c", RESTORE)
+    guest.run("systemctl", "start", "tocsin", timeout_s=120)
+    restored = guest.unit_properties("tocsin", "ActiveState", "StatusText")
+    assert restored["ActiveState"] == "active"
+    assert "1 feed(s): 1 ok" in restored["StatusText"]
+    guest.run("systemctl", "stop", "tocsin", timeout_s=60)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
+import sqlite3
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,12 +21,13 @@ from daemon.clock import SystemClock
 from daemon.config import load_config
 from daemon.route import Router
 from daemon.store import open_database
+from daemon.store.feeds import FeedStates
 from daemon.store.outbox import OutboxStore
 from tests.alert_factory import make_alert
 from tests.conftest import REPO
 from tests.daemon_process import DaemonProcess
 from tests.notify_socket import FakeNotifySocket
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedItem, FeedServer, running_server
 from tests.servers.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -42,13 +45,15 @@ def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
     fake.close()
 
 
-def write_config(path: Path, feeds: FeedServer, names: list[str], **sections: Any) -> Path:
+def write_config(
+    path: Path, feeds: FeedServer, names: list[str], backfill: tuple[str, ...] = (), **sections: Any
+) -> Path:
     config: dict[str, Any] = {
         "state_dir": str(path.parent / "state"),
         "polling": {"interval": "1h", "jitter": "1s"},
         "rules": {"paths": [str(path.parent / "rules")]},
         "health": {"listen": "127.0.0.1:0"},
-        "feeds": [{"name": name, "url": feeds.url(f"/feed/{name}")} for name in names],
+        "feeds": [{"name": name, "url": feeds.url(f"/feed/{name}"), "backfill": name in backfill} for name in names],
         **sections,
     }
     path.write_text(tomli_w.dumps(config))
@@ -140,18 +145,25 @@ def test_reload_with_a_new_feed_polls_it(
     tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
 ) -> None:
     feeds.add_feed("first", 1)
-    feeds.add_feed("second", 1)
+    feeds.add_feed("second").items.append(FeedItem(
+        guid="heli-1", title="Syrian army helicopter shot down over Idlib", link="https://news.example.org/heli-1",
+        description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
+    ))
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
     daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
     try:
         notify_socket.wait_for("READY", timeout_s=30)
         daemon.wait_for_line(r'feed "first": 1 item')
         assert feeds.requests_to("/feed/second") == []
-        write_config(config, feeds, ["first", "second"])
+        write_config(config, feeds, ["first", "second"], backfill=("second",))
         daemon.send(signal.SIGHUP)
         assert "2 feed(s)" in notify_socket.wait_for("READY")["STATUS"]
         daemon.wait_for_line(r'feed "second": 1 item')
         assert len(feeds.requests_to("/feed/second")) == 1
+        with urllib.request.urlopen(daemon.health_url() + "/metrics", timeout=5) as response:
+            exposition = response.read().decode()
+        assert 'tocsin_matches_total{rule="shootdown-aircraft"} 1.0' in exposition
+        assert 'tocsin_polls_total{outcome="changed"} 2.0' in exposition
         assert daemon.stop() == 0
     finally:
         daemon.kill()
@@ -243,3 +255,27 @@ def _outbox_counts(database: Path) -> dict[str, int]:
         return dict(OutboxStore(db).counts())
     finally:
         db.close()
+
+
+def test_state_database_backs_up_while_running(tmp_path: Path, feeds: FeedServer, rules_dir: Path) -> None:
+    """The two online backups docs/operations.md recommends, taken from a running daemon, are usable copies."""
+    feeds.add_feed("first", 3)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
+    live = load_config(config).database_path
+    daemon = DaemonProcess(config)
+    try:
+        daemon.wait_for_line(r'feed "first": 3 item')
+        with contextlib.closing(sqlite3.connect(live)) as source:
+            source.execute("VACUUM INTO ?", (str(tmp_path / "vacuumed.sqlite3"),))
+            with contextlib.closing(sqlite3.connect(tmp_path / "backed-up.sqlite3")) as target:
+                source.backup(target)
+        assert daemon.stop() == 0
+    finally:
+        daemon.kill()
+    for copy in ("vacuumed.sqlite3", "backed-up.sqlite3"):
+        restored = open_database(tmp_path / copy)
+        try:
+            [state] = FeedStates(restored).all()
+            assert (state.name, state.items_total, state.health) == ("first", 3, "ok")
+        finally:
+            restored.close()

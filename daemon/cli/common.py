@@ -8,6 +8,7 @@ import sys
 from daemon.config import Settings, load_config
 from daemon.errors import ConfigError, RuleError, StoreError
 from daemon.escalate.rules import load_escalation_rules
+from daemon.logs import stream_is_journal
 from daemon.matching.rules import RuleSet, load_rules
 from daemon.store import Database, open_database
 
@@ -25,8 +26,10 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def print_problems(problems: list[str]) -> None:
+    # Under systemd, <3> makes journald store each line at error priority, so `journalctl -p err` shows them.
+    prefix = "<3>" if stream_is_journal(sys.stderr) else ""
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"{prefix}error: {problem}", file=sys.stderr)
 
 
 def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleSet]:
