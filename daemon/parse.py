@@ -282,6 +282,7 @@ def plain_text(markup: str, limit: int) -> str:
 class Parser:
     """Runs parse_feed in a small process pool so parsing uses the second core and never stalls the event loop.
 
+    The pool starts at the first body to parse (a `run --once` where every feed answers 304 never pays for it).
     Falls back to one thread when processes cannot be started (some sandboxes); a pool whose worker died is
     rebuilt and the feed being parsed reports an error.
     """
@@ -289,7 +290,8 @@ class Parser:
     def __init__(self, workers: int = 2, *, use_processes: bool = True) -> None:
         self._workers = workers
         self._use_processes = use_processes
-        self._executor: Executor = self._start_executor()
+        self._executor: Executor | None = None
+        self._starting = asyncio.Lock()
 
     @property
     def uses_processes(self) -> bool:
@@ -310,8 +312,15 @@ class Parser:
                 self._use_processes = False
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-parse")
 
+    async def _ready_executor(self) -> Executor:
+        async with self._starting:
+            if self._executor is None:
+                # Starting processes takes a few hundred milliseconds: not on the event loop.
+                self._executor = await asyncio.to_thread(self._start_executor)
+            return self._executor
+
     async def parse(self, body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed:
-        executor = self._executor
+        executor = self._executor or await self._ready_executor()
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, parse_feed, body, source, fetched_at)
         except BrokenProcessPool:
@@ -324,4 +333,6 @@ class Parser:
             ) from None
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

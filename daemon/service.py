@@ -105,7 +105,7 @@ class Service:
         self.states = FeedStates(self.db)
         self.states.sync(self.settings.feeds)
         self.fetcher = Fetcher(self.settings.http)
-        self.parser = await asyncio.to_thread(Parser, use_processes=self._parse_in_processes)
+        self.parser = Parser(use_processes=self._parse_in_processes)
         self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock)
         self.worker = DeliveryWorker(self.db, self.settings.delivery, self.clock)
         self._started = True

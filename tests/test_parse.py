@@ -131,8 +131,10 @@ def test_plain_text_and_links() -> None:
 async def test_parser_pool_parses_off_the_loop() -> None:
     parser = Parser()
     try:
+        assert not parser.uses_processes  # nothing started before the first body
         parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
         assert parsed.items[0].link == "https://news.example.org/x"
+        assert parser.uses_processes
         with pytest.raises(ParseError, match="refused"):
             await parser.parse(quadratic_bomb(1, 10).encode(), SOURCE, FETCHED)
     finally:
@@ -142,9 +144,9 @@ async def test_parser_pool_parses_off_the_loop() -> None:
 async def test_thread_fallback_parses_too() -> None:
     parser = Parser(use_processes=False)
     try:
-        assert not parser.uses_processes
         parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
         assert parsed.items[0].title == "x"
+        assert not parser.uses_processes
     finally:
         parser.close()
 

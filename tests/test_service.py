@@ -140,8 +140,8 @@ async def test_parsing_in_worker_processes(server: FeedServer, tmp_path: Path) -
     service = Service(settings, rules)  # type: ignore[arg-type]
     await service.start()
     try:
-        assert service.parser.uses_processes
         assert await service.run_once() == {"w": PollOutcome.CHANGED}
+        assert service.parser.uses_processes
     finally:
         await service.stop(1)
     assert len(rules.items) == 50
