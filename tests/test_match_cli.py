@@ -88,4 +88,4 @@ def test_invalid_rules_exit_78_with_every_problem(tmp_path: Path) -> None:
     done = tocsin("--rules", str(tmp_path), "-", stdin="a\n")
     assert done.returncode == 78
     assert 'bad.toml:4: rule "x": unknown key "severty" (did you mean "severity"?)' in done.stderr
-    assert "bad severity None" in done.stderr
+    assert "needs a severity" in done.stderr

@@ -482,9 +482,11 @@ def _rule(source: _File, index: int, table: dict[str, Any], shared: _Shared, pro
     if not isinstance(title, str) or not title.strip():
         builder.problem("needs a title", "title")
     severity = table.get("severity")
-    if severity not in {level.value for level in Severity}:
-        builder.problem(f"bad severity {severity!r} (one of {', '.join(level.value for level in Severity)})",
-                        "severity")
+    levels = ", ".join(level.value for level in Severity)
+    if severity is None:
+        builder.problem(f"needs a severity (one of {levels})")
+    elif severity not in {level.value for level in Severity}:
+        builder.problem(f"bad severity {severity!r} (one of {levels})", "severity")
     lists = {key: _strings(table.get(key, [])) for key in ("tags", "feeds", "languages")}
     for key, value in lists.items():
         if value is None:
