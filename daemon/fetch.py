@@ -78,25 +78,33 @@ class Fetcher:
     def __init__(self, config: HttpConfig) -> None:
         self._ssl = ssl.create_default_context()
         self._clients: dict[int, httpx.AsyncClient] = {}
-        self._retired: list[httpx.AsyncClient] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._host_limits: dict[str, asyncio.Semaphore] = {}
+        self.config = config
         self.configure(config)
 
     def configure(self, config: HttpConfig) -> None:
-        """Apply new HTTP settings; clients built for the old ones are closed once idle."""
+        """Apply new HTTP settings (call from the event loop); requests already running finish on the clients
+        built for the old settings, which are closed after the old total_timeout."""
+        if self._clients:
+            retiring = asyncio.get_running_loop().create_task(
+                _close_later(list(self._clients.values()), self.config.total_timeout.total_seconds())
+            )
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
         self.config = config
         self._global_limit = asyncio.Semaphore(config.concurrency)
         self._host_limits = {}
-        # Requests still running on the old clients must finish, so those are closed with the fetcher.
-        self._retired.extend(self._clients.values())
         self._clients = {}
         self._shards = max(1, min(_MAX_CLIENTS, -(-config.concurrency // _CONNECTIONS_PER_CLIENT)))
         # One host must be able to use its whole per-host allowance through its shard.
         self._pool_size = max(_CONNECTIONS_PER_CLIENT, config.per_host_concurrency)
 
     async def close(self) -> None:
-        clients = [*self._retired, *self._clients.values()]
-        self._retired, self._clients = [], {}
+        clients, self._clients = list(self._clients.values()), {}
+        for retiring in list(self._retiring):
+            retiring.cancel()  # closes its clients now
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         for client in clients:
             await client.aclose()
 
@@ -208,6 +216,14 @@ class Fetcher:
                 raise FetchError(f"{shown}: body exceeds http.max_body_size ({cap} bytes); stopped reading")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _close_later(clients: list[httpx.AsyncClient], delay_s: float) -> None:
+    try:
+        await asyncio.sleep(delay_s)
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 def _raise_for_status(response: httpx.Response, shown: str) -> None:
