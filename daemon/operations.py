@@ -17,7 +17,7 @@ from daemon.config import Settings
 from daemon.health import HealthReport, HealthServer
 from daemon.matching.rules import RuleSet
 from daemon.reload import Loader, Reloader
-from daemon.service import Service, ServiceObserver
+from daemon.service import PollOutcome, Service, ServiceObserver
 from daemon.systemd import Notifier, run_watchdog, watchdog_interval_s
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Operations(ServiceObserver):
                 name="systemd-watchdog",
             ))
 
-    def on_poll(self, service: Service, feed: str, outcome: object) -> None:
+    def on_poll(self, service: Service, feed: str, outcome: PollOutcome) -> None:
         self._status_dirty.set()
 
     def on_stopping(self, service: Service) -> None:

@@ -75,6 +75,12 @@ class DaemonProcess:
         self._reader.join(5)
         return code
 
+    def __enter__(self) -> DaemonProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()

@@ -7,6 +7,7 @@ import contextlib
 import json
 import shutil
 import signal
+import socket
 import sqlite3
 import urllib.request
 from collections.abc import Iterator
@@ -81,8 +82,7 @@ def test_notify_sequence_of_a_real_run(
 ) -> None:
     feeds.add_feed("first", 2)
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
-    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "400000"})
-    try:
+    with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "400000"}) as daemon:
         ready = notify_socket.wait_for("READY", timeout_s=30)
         assert "1 feed(s)" in ready["STATUS"]
         notify_socket.wait_for("WATCHDOG")
@@ -99,8 +99,6 @@ def test_notify_sequence_of_a_real_run(
 
         assert daemon.stop() == 0
         notify_socket.wait_for("STOPPING")
-    finally:
-        daemon.kill()
     sequence = [key for message in notify_socket.messages for key in ("READY", "RELOADING", "STOPPING")
                 if key in message]
     assert sequence == ["READY", "RELOADING", "READY", "STOPPING"]
@@ -111,8 +109,7 @@ def test_reload_with_a_broken_rule_file_keeps_the_old_rules(
 ) -> None:
     feeds.add_feed("first", 1)
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
-    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
-    try:
+    with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
         notify_socket.wait_for("READY", timeout_s=30)
         health_url = daemon.health_url() + "/healthz"
         rules_before = get_json(health_url)[1]["rules_loaded"]
@@ -137,8 +134,6 @@ def test_reload_with_a_broken_rule_file_keeps_the_old_rules(
         assert "reload failed" not in notify_socket.wait_for("READY")["STATUS"]
         assert get_json(health_url)[1]["reload_error"] is None
         assert daemon.stop() == 0
-    finally:
-        daemon.kill()
 
 
 def test_reload_with_a_new_feed_polls_it(
@@ -150,8 +145,7 @@ def test_reload_with_a_new_feed_polls_it(
         description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
     ))
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
-    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
-    try:
+    with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
         notify_socket.wait_for("READY", timeout_s=30)
         daemon.wait_for_line(r'feed "first": 1 item')
         assert feeds.requests_to("/feed/second") == []
@@ -165,8 +159,6 @@ def test_reload_with_a_new_feed_polls_it(
         assert 'tocsin_matches_total{rule="shootdown-aircraft"} 1.0' in exposition
         assert 'tocsin_polls_total{outcome="changed"} 2.0' in exposition
         assert daemon.stop() == 0
-    finally:
-        daemon.kill()
 
 
 def test_watched_rule_files_reload_without_a_signal(
@@ -175,8 +167,7 @@ def test_watched_rule_files_reload_without_a_signal(
     feeds.add_feed("first", 0)
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"],
                           rules={"paths": [str(rules_dir)], "watch": True})
-    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
-    try:
+    with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
         notify_socket.wait_for("READY", timeout_s=30)
         edited = sorted(rules_dir.glob("*.toml"))[0]
         edited.write_text(edited.read_text() + "\n# edited by an analyst\n")
@@ -184,8 +175,6 @@ def test_watched_rule_files_reload_without_a_signal(
         assert edited.name in reloading["STATUS"]
         assert "reload failed" not in notify_socket.wait_for("READY")["STATUS"]
         assert daemon.stop() == 0
-    finally:
-        daemon.kill()
 
 
 def test_invalid_config_exits_78_before_notifying(
@@ -193,11 +182,8 @@ def test_invalid_config_exits_78_before_notifying(
 ) -> None:
     config = tmp_path / "tocsin.toml"
     config.write_text('[polling]\ninterval = "5 minutes"\n')
-    daemon = DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address})
-    try:
+    with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
         assert daemon.wait() == 78
-    finally:
-        daemon.kill()
     assert "polling.interval" in daemon.output
     assert notify_socket.next_message(0.1) is None
 
@@ -228,22 +214,15 @@ def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restar
     db.close()
     env = {"CREDENTIALS_DIRECTORY": str(credentials)}
 
-    first = DaemonProcess(config, env=env)
-    try:
+    with DaemonProcess(config, env=env) as first:
         first.wait_for_line(r"delivery \d+ .*to hook failed, retry in")
         assert first.stop() == 0
-    finally:
-        first.kill()
     assert SECRET not in first.output
     assert _outbox_counts(settings.database_path)["pending"] == 1
 
-    with receiver:
-        second = DaemonProcess(config, env=env)
-        try:
-            [delivered] = receiver.wait_for(1, timeout_s=30)
-            assert second.stop() == 0
-        finally:
-            second.kill()
+    with receiver, DaemonProcess(config, env=env) as second:
+        [delivered] = receiver.wait_for(1, timeout_s=30)
+        assert second.stop() == 0
     assert delivered.verified
     assert delivered.headers["webhook-id"] == alert.id
     assert _outbox_counts(settings.database_path)["pending"] == 0
@@ -262,16 +241,13 @@ def test_state_database_backs_up_while_running(tmp_path: Path, feeds: FeedServer
     feeds.add_feed("first", 3)
     config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
     live = load_config(config).database_path
-    daemon = DaemonProcess(config)
-    try:
+    with DaemonProcess(config) as daemon:
         daemon.wait_for_line(r'feed "first": 3 item')
         with contextlib.closing(sqlite3.connect(live)) as source:
             source.execute("VACUUM INTO ?", (str(tmp_path / "vacuumed.sqlite3"),))
             with contextlib.closing(sqlite3.connect(tmp_path / "backed-up.sqlite3")) as target:
                 source.backup(target)
         assert daemon.stop() == 0
-    finally:
-        daemon.kill()
     for copy in ("vacuumed.sqlite3", "backed-up.sqlite3"):
         restored = open_database(tmp_path / copy)
         try:
@@ -279,3 +255,19 @@ def test_state_database_backs_up_while_running(tmp_path: Path, feeds: FeedServer
             assert (state.name, state.items_total, state.health) == ("first", 3, "ok")
         finally:
             restored.close()
+
+
+def test_health_port_taken_is_logged_and_the_daemon_runs_on(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 1)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        config = write_config(tmp_path / "tocsin.toml", feeds, ["first"], health={"listen": f"127.0.0.1:{port}"})
+        with DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
+            notify_socket.wait_for("READY", timeout_s=30)
+            daemon.wait_for_line(rf"ERROR .*cannot listen on 127\.0\.0\.1:{port}")
+            daemon.wait_for_line(r'feed "first": 1 item')
+            assert daemon.stop() == 0

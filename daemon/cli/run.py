@@ -35,6 +35,10 @@ def register(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    if not args.once:
+        # A reload request while starting (SIGHUP's default action is to terminate) must not kill the daemon;
+        # the reloader takes SIGHUP over once the service runs.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         settings, rules = load_settings_and_rules(args)
     except ConfigError as exc:
