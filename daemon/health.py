@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +39,8 @@ class HealthReport:
     outbox_pending: int = 0
     outbox_dead: int = 0
     rules_loaded: int = 0
-    last_cycle_at: datetime | None = None
-    problems: tuple[str, ...] = field(default=())
-    """Anything else that makes the service unhealthy, in words (e.g. "the delivery worker stopped")."""
+    last_poll_at: datetime | None = None
+    """When the most recent poll of any feed finished."""
     reload_error: str | None = None
     """Why the last reload failed (the service still runs, with its previous configuration: not unhealthy)."""
 
@@ -87,7 +86,7 @@ class LoopLagProbe:
 
 def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dict[str, Any]]:
     """(healthy, the JSON body of /healthz)."""
-    problems = list(report.problems)
+    problems = []
     if not report.scheduler_running:
         problems.append("the scheduler is not running")
     if not probe.responsive():
@@ -97,7 +96,7 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
         "problems": problems,
         "scheduler_running": report.scheduler_running,
         "event_loop_lag_seconds": round(probe.last_lag_s, 6),
-        "last_cycle_at": report.last_cycle_at.isoformat() if report.last_cycle_at else None,
+        "last_poll_at": report.last_poll_at.isoformat() if report.last_poll_at else None,
         "rules_loaded": report.rules_loaded,
         "reload_error": report.reload_error,
         "feeds": {

@@ -122,7 +122,12 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, context fields, exception."""
+    """One JSON object per line: time, level, logger, message, context fields, exception. Under journald the line
+    starts with `<N>` too, which journald turns into the entry's priority and strips, leaving pure JSON."""
+
+    def __init__(self, *, journal: bool) -> None:
+        super().__init__()
+        self.journal = journal
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -139,7 +144,8 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        return f"<{syslog_priority(record.levelno)}>{line}" if self.journal else line
 
 
 def setup_logging(
@@ -150,9 +156,8 @@ def setup_logging(
     Called again on reload to change level or format; the handler is replaced, never duplicated.
     """
     target = sys.stderr if stream is None else stream
-    formatter: logging.Formatter = (
-        JsonFormatter() if log_format == "json" else TextFormatter(journal=stream_is_journal(target))
-    )
+    journal = stream_is_journal(target)
+    formatter = JsonFormatter(journal=journal) if log_format == "json" else TextFormatter(journal=journal)
     root = logging.getLogger()
     previous = [old for old in root.handlers if isinstance(old, _TocsinHandler)]
     redactor = next((old.redactor for old in previous), None) or SecretRedactor()

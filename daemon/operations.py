@@ -133,7 +133,7 @@ class Operations(ServiceObserver):
             outbox_pending=service.worker.pending(),
             outbox_dead=service.worker.dead(),
             rules_loaded=len(service.rules),
-            last_cycle_at=service.last_poll_at,
+            last_poll_at=service.last_poll_at,
             reload_error=self.reloader.last_failure,
         )
 

@@ -162,3 +162,14 @@ def test_json_context_fields_are_redacted_too() -> None:
     logging.getLogger("daemon.deliver").error("send failed", extra={"receiver": "ops correct-horse-battery"})
     [entry] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert entry["receiver"] == "ops ***"
+
+
+def test_json_under_journald_carries_the_priority_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (tmp_path / "journal").open("w+") as stream:
+        monkeypatch.setenv("JOURNAL_STREAM", _journal_env(stream))
+        setup_logging("info", "json", stream)
+        logging.getLogger("daemon.test").error("feed failed", extra={"feed": "UN News"})
+        stream.seek(0)
+        line = stream.read().rstrip("\n")
+    assert line.startswith("<3>{")
+    assert json.loads(line[3:])["feed"] == "UN News"
