@@ -11,6 +11,7 @@ import codecs
 import logging
 import multiprocessing
 import re
+import signal
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -279,6 +280,11 @@ def plain_text(markup: str, limit: int) -> str:
     return _WHITESPACE.sub(" ", markup).strip()[:limit]
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the service decides when workers stop, not the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Parser:
     """Runs parse_feed in a small process pool so parsing uses the second core and never stalls the event loop.
 
@@ -301,7 +307,9 @@ class Parser:
         if self._use_processes:
             try:
                 pool = ProcessPoolExecutor(
-                    max_workers=self._workers, mp_context=multiprocessing.get_context("forkserver")
+                    max_workers=self._workers,
+                    mp_context=multiprocessing.get_context("forkserver"),
+                    initializer=_ignore_interrupts,
                 )
                 if probe:
                     # Fail now, not at the first feed, when processes cannot be started here.
