@@ -212,6 +212,18 @@ class QuantityCondition(Condition):
 
     def patterns(self) -> Iterator[str]:
         yield from self.family.patterns
+        if self.family.near_pattern:
+            yield self.family.near_pattern
+
+    def possible(self, hits: frozenset[str]) -> bool:
+        # A unit word must occur, and so must a `near` word when the family asks for one ("killed" for killed):
+        # reading every number of an item about "people" is the most expensive check there is.
+        near = self.family.near_pattern
+        return not hits.isdisjoint(self.family.patterns) and (near is None or near in hits)
+
+    def index_patterns(self) -> frozenset[str] | None:
+        near = self.family.near_pattern
+        return frozenset((near,)) if near else frozenset(self.family.patterns)
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         found = [q for q in context.quantities(self.family) if self.compare(q.quantity.value, self.threshold)]
