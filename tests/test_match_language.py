@@ -167,3 +167,16 @@ def test_all_needs_a_hit_in_every_branch_to_be_a_candidate(tmp_path: Path) -> No
     assert rules.candidates(rules.prefilter.hits("missiles seen")) == []
     assert rules.candidates(rules.prefilter.hits("a drill")) == []
     assert [r.id for r in rules.candidates(rules.prefilter.hits("missiles intercepted"))] == ["r"]
+
+
+KILLED = '[[unit]]\nname = "killed"\nafter = ["people", "civilians"]\nbefore = ["killing"]\nnear = ["kill*", "dead"]\n'
+
+
+def test_unit_family_with_near_words(tmp_path: Path) -> None:
+    rules = one_rule(tmp_path, 'quantity = "killed >= 10"', extra=KILLED)
+    [match] = rules.match(item("Airstrike kills 12 civilians in the north"))
+    assert [(q.value, q.text) for q in match.quantities] == [(12, "12 civilians")]
+    [match] = rules.match(item("Shelling of the market, killing at least 40"))
+    assert [(q.value, q.qualifier, q.text) for q in match.quantities] == [(40, "at least", "killing at least 40")]
+    assert not fires(rules, "12 civilians attended the festival")
+    assert not fires(rules, "Home to 1 million people, the city saw 3 dead")
