@@ -49,6 +49,25 @@ def make_alert(n: int = 1, *, severity: Severity = Severity.HIGH, rule: str = "s
     )
 
 
+def webhook_config_file(tmp_path: Path, url: str, secret: str, extra: str = "") -> Path:
+    """A tocsin.toml with state under tmp_path and one signed webhook receiver "hook" as the default route."""
+    (tmp_path / "hook-secret").write_text(secret + "\n")
+    path = tmp_path / "tocsin.toml"
+    path.write_text(f"""state_dir = "{tmp_path / 'state'}"
+{extra}
+[[delivery.receivers]]
+name = "hook"
+kind = "webhook"
+url = "{url}"
+secret = {{ file = "{tmp_path / 'hook-secret'}" }}
+
+[delivery.default]
+receivers = ["hook"]
+group_wait = "0s"
+""")
+    return path
+
+
 def config(receivers: list[dict[str, Any]], **extra: Any) -> DeliveryConfig:
     """A delivery config routing everything to every receiver at once (no group_wait) unless told otherwise."""
     data: dict[str, Any] = {

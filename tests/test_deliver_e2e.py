@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.alert_factory import schema
+from tests.alert_factory import schema, webhook_config_file
 from tests.conftest import REPO
 from tests.servers.feed_server import FeedItem, FeedServer
 from tests.servers.webhook_receiver import WebhookReceiver
@@ -38,26 +38,16 @@ def test_run_once_delivers_a_signed_schema_valid_alert(tmp_path: Path) -> None:
             description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
             pub_date=formatdate(usegmt=True),
         ))
-        (tmp_path / "hook.secret").write_text(SECRET)
-        config = tmp_path / "tocsin.toml"
-        config.write_text(f"""
-state_dir = "{tmp_path / 'state'}"
+        extra = f"""
 [rules]
 paths = ["{REPO / 'rules'}"]
 [[feeds]]
 name = "world"
 url = "{feeds.url('/feed/world')}"
 backfill = true
-[[delivery.receivers]]
-name = "hook"
-kind = "webhook"
-url = "URL"
-secret = {{ file = "{tmp_path / 'hook.secret'}" }}
-[delivery.default]
-receivers = ["hook"]
-""")
+"""
         with WebhookReceiver(secret=SECRET) as receiver:
-            config.write_text(config.read_text().replace('"URL"', f'"{receiver.url}"'))
+            config = webhook_config_file(tmp_path, receiver.url, SECRET, extra)
             result = tocsin("run", "--once", "--config", str(config))
             assert result.returncode == 0, result.stderr
             accepted = receiver.accepted()

@@ -11,29 +11,14 @@ import pytest
 
 from daemon.cli import main
 from daemon.config import load_config
-from tests.alert_factory import make_alert, schema, setup
+from tests.alert_factory import make_alert, schema, setup, webhook_config_file
 from tests.servers.webhook_receiver import Answer, WebhookReceiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def write_config(tmp_path: Path, url: str) -> Path:
-    (tmp_path / "hook-secret").write_text(SECRET + "\n")
-    path = tmp_path / "tocsin.toml"
-    path.write_text(f"""
-state_dir = "{tmp_path / 'state'}"
-
-[[delivery.receivers]]
-name = "hook"
-kind = "webhook"
-url = "{url}"
-secret = {{ file = "{tmp_path / 'hook-secret'}" }}
-
-[delivery.default]
-receivers = ["hook"]
-group_wait = "0s"
-""")
-    return path
+    return webhook_config_file(tmp_path, url, SECRET)
 
 
 @pytest.fixture
