@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from daemon.alerts import AlertKind
 from daemon.config.types import Duration, SecretRef, StrictModel
 from daemon.severity import Severity
 
@@ -215,7 +216,7 @@ class Route(GroupingOverride):
     severity: Severity | None = None
     """Minimum severity."""
     max_severity: Severity | None = None
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[AlertKind, ...] = ()
     tags: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
