@@ -80,3 +80,22 @@ def test_silence_command_adds_lists_and_expires(tmp_path: Path) -> None:
     assert tocsin(config, "silence", "expire", silence_id).returncode == 1
     bad = tocsin(config, "silence", "add", "--match", "colour=red", "--for", "1h")
     assert bad.returncode == 64 and "unknown matcher key" in bad.stderr
+
+
+def test_held_alerts_and_ended_silences_are_pruned_after_30_days(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    stage.silences.add((Matcher.parse("tag=strike"),), T0, timedelta(hours=1), "", T0)
+    with db.transaction():
+        stage.on_item(item("Airstrikes pound Idlib villages"), [match("airstrike", "strike", places=("Idlib",))])
+    clock.advance(timedelta(days=29))
+    with db.transaction():
+        stage.due()
+    assert len(stage.silences.suppressed()) == 1
+    assert len(stage.silences.current(clock.now(), include_expired=True)) == 1
+    clock.advance(timedelta(days=2))
+    with db.transaction():
+        stage.due()
+    assert stage.silences.suppressed() == []
+    assert stage.silences.current(clock.now(), include_expired=True) == []

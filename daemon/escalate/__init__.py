@@ -26,7 +26,7 @@ from daemon.matching.model import Match
 from daemon.store import Database
 
 KEEP_FINISHED = timedelta(days=30)
-"""How long throttle marks and finished deadlines are kept before pruning."""
+"""How long throttle marks, finished deadlines, held-back alerts and ended silences are kept."""
 
 
 class Escalation:
@@ -77,6 +77,7 @@ class Escalation:
         self.situations.prune(now)
         self.throttle.prune(now - KEEP_FINISHED)
         self.deadlines.prune(now - KEEP_FINISHED)
+        self.silences.prune(now - KEEP_FINISHED)
         return self._release(decided, now)
 
     def next_due(self) -> datetime | None:

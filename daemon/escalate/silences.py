@@ -169,6 +169,12 @@ class Silences:
             for row in rows
         ]
 
+    def prune(self, before: datetime) -> None:
+        """Forget alerts held back before `before`, and silences that ended before it."""
+        stamp = int(before.timestamp())
+        self.db.connection.execute("DELETE FROM suppressed_alerts WHERE at < ?", (stamp,))
+        self.db.connection.execute("DELETE FROM silences WHERE ends_at < ?", (stamp,))
+
     def suppressed_count(self, silence_id: str) -> int:
         return int(self.db.connection.execute(
             "SELECT count(*) FROM suppressed_alerts WHERE silence_id = ?", (silence_id,)

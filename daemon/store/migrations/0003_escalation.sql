@@ -87,6 +87,7 @@ CREATE TABLE suppressed_alerts (
 );
 
 CREATE INDEX suppressed_alerts_by_silence ON suppressed_alerts (silence_id);
+CREATE INDEX suppressed_alerts_by_age ON suppressed_alerts (at);
 
 -- Tracked deadlines; last_reminder_at is the reminder time already handled (or the time tracking began).
 CREATE TABLE deadlines (
