@@ -12,6 +12,7 @@ the same command with no feeds measures that, and the cycle figures are the proc
 
 from __future__ import annotations
 
+import asyncio
 import re
 import statistics
 import tempfile
@@ -22,8 +23,10 @@ from pathlib import Path
 
 from benchmarks import Result, median_result, standalone
 from benchmarks.daemonconfig import write_config
-from benchmarks.feedfarm import ITEMS_PER_FEED, Farm, FeedFarmProcess
+from benchmarks.feedfarm import ITEMS_PER_FEED, Farm, FeedFarmProcess, behaviour_of
 from benchmarks.measure import TOCSIN_PROBED, ChildRun, run_child
+from daemon.config.feeds import HttpConfig
+from daemon.fetch import Fetcher
 from daemon.parse import FeedSource, parse_feed
 
 NAME = "poll"
@@ -123,14 +126,36 @@ def parse_cost_ms(repeats: int) -> list[float]:
     return samples
 
 
+async def _timed_304_polls(farm: FeedFarmProcess, indices: list[int]) -> float:
+    """CPU milliseconds per conditional GET answered 304, through the daemon's Fetcher, validators primed."""
+    fetcher = Fetcher(HttpConfig())
+    try:
+        first = await asyncio.gather(*(fetcher.fetch(farm.feed_url(index)) for index in indices))
+        started = time.process_time()
+        await asyncio.gather(*(fetcher.fetch(farm.feed_url(index), answer.validators)
+                               for index, answer in zip(indices, first, strict=True)))
+        return (time.process_time() - started) * 1000 / len(indices)
+    finally:
+        await fetcher.close()
+
+
+def fetch_304_cost_ms(repeats: int, feeds: int = 300) -> list[float]:
+    """The fixed cost of a poll that finds nothing new: what 70% of a realistic cycle's polls pay."""
+    with FeedFarmProcess(feeds) as farm:
+        quiet = [index for index in range(feeds) if behaviour_of(index, "realistic") == "not_modified"]
+        return [asyncio.run(_timed_304_polls(farm, quiet)) for _ in range(repeats)]
+
+
 def run(quick: bool) -> list[Result]:
     plan = QUICK if quick else FULL
     parse_samples = parse_cost_ms(5 if quick else 30)
+    fetch_samples = fetch_304_cost_ms(2 if quick else 5)
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-poll-") as scratch:
         work = Path(scratch)
         baseline = startup_cost(work, plan)
         results = [
             median_result(NAME, "parse_feed, one 50-item body (CPU)", parse_samples, "ms"),
+            median_result(NAME, "Fetcher.fetch, one 304 poll (client CPU)", fetch_samples, "ms"),
             median_result(NAME, "start-up + shutdown, no feeds: wall", [c.run.wall_s for c in baseline], "s"),
             median_result(NAME, "start-up + shutdown, no feeds: CPU", [c.run.cpu_s for c in baseline], "s"),
         ]
