@@ -166,7 +166,8 @@ class HealthServer:
         assert task is not None
         self._connections.add(task)
         try:
-            await asyncio.wait_for(self._serve(reader, writer), _REQUEST_TIMEOUT_S)
+            async with asyncio.timeout(_REQUEST_TIMEOUT_S):
+                await self._serve(reader, writer)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass  # a client that dawdles or hangs up gets nothing more
         except Exception:

@@ -91,8 +91,11 @@ class DeliveryWorker:
                 log.exception("delivery worker: unexpected error, retrying in %gs", _IDLE_POLL_S)
                 wait_s = _IDLE_POLL_S
             if wait_s > 0:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that arrives as the event is set,
+                # and the Service's stop would then wait for this loop forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), timeout=wait_s)
+                    async with asyncio.timeout(wait_s):
+                        await wakeup.wait()
 
     async def drain(self, timeout_s: float) -> int:
         """Send every group that waits (digests keep their schedule) and every delivery due now, waiting at most
