@@ -8,6 +8,7 @@ from pathlib import Path
 from daemon.alerts import Alert
 from daemon.clock import SimulatedClock
 from daemon.escalate import Escalation
+from daemon.escalate.rules import load_escalation_rules
 from daemon.matching.model import Match
 from daemon.store import Database, open_database
 from tests.scenario.helpers import T0, default_rules, escalation, item, match
@@ -154,3 +155,43 @@ def test_a_reload_swaps_the_escalation_rules_and_keeps_the_state(tmp_path: Path)
     clock.advance(timedelta(days=1))
     alerts = feed(stage, db, "Jet downed over Idlib countryside", shootdown())
     assert [(a.kind, a.extra.get("level")) for a in alerts] == [("match", None), ("escalation", "high")]
+
+
+ORDERED_AND_BY_ACTOR = """
+[[escalation]]
+id = "threat-then-strike"
+title = "A deadline followed by strikes"
+group_by = "actor"
+window = "7d"
+level = "high"
+combination = { tags = ["deadline", "strike"], ordered = true }
+
+[[escalation]]
+id = "busy-rule"
+title = "One rule firing for three stories"
+group_by = "rule"
+window = "1d"
+level = "elevated"
+count = { rule = "airstrike", at_least = 3 }
+"""
+
+
+def test_ordered_combinations_and_rule_counts(tmp_path: Path) -> None:
+    rules_file = tmp_path / "escalation.toml"
+    rules_file.write_text(ORDERED_AND_BY_ACTOR, encoding="utf-8")
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, load_escalation_rules([rules_file]), realert_interval=timedelta(0))
+    strike = match("airstrike", "strike", actors=("Russia",))
+    first = feed(stage, db, "Russian jets bomb Maarat al-Numan market", strike)
+    clock.advance(timedelta(hours=1))
+    ultimatum = feed(stage, db, "Moscow gives rebels 48 hours to leave Idlib",
+                     match("ultimatum", "deadline", actors=("Russia",), deadline=T0 + timedelta(days=2)))
+    assert [a.kind for a in first + ultimatum] == ["match", "match"], "a strike before the deadline is not the order"
+    clock.advance(timedelta(hours=1))
+    after = feed(stage, db, "Russian warplanes strike Ariha hospital", strike)
+    assert [(a.kind, a.situation, a.rule) for a in after] == [
+        ("match", None, "airstrike"), ("escalation", "actor:Russia", "threat-then-strike")]
+    clock.advance(timedelta(hours=1))
+    third = feed(stage, db, "Bombs fall on Jisr al-Shughur bakery", strike)
+    assert [(a.kind, a.situation) for a in third] == [("match", None), ("escalation", "rule:airstrike")]
