@@ -46,4 +46,5 @@ CREATE TABLE deliveries (
 );
 
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_due_by_receiver ON deliveries (receiver, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_finished ON deliveries (state, finished_at);
