@@ -51,6 +51,9 @@ class WebhookSender:
         self.name = config.name
         self._config = config
         self._client = client
+        # Parsed once: per request, httpx would parse the URL and build the timeout again.
+        self._url = httpx.URL(config.url)
+        self._timeout = httpx.Timeout(config.timeout.total_seconds())
         where = f"receiver {config.name}"
         self._key = (
             decode_secret(config.secret.resolve(), f"{where}: secret from {config.secret.describe()}")
@@ -85,11 +88,10 @@ class WebhookSender:
         headers = {**self._headers, "webhook-id": message_id, "webhook-timestamp": str(timestamp)}
         if self._key is not None:
             headers["webhook-signature"] = signature(self._key, message_id, timestamp, body)
-        timeout = self._config.timeout.total_seconds()
         try:
-            response = await self._client.post(self._config.url, content=body, headers=headers, timeout=timeout)
+            response = await self._client.post(self._url, content=body, headers=headers, timeout=self._timeout)
         except httpx.TimeoutException:
-            return Outcome.retry(f"no answer within {timeout:g}s")
+            return Outcome.retry(f"no answer within {self._config.timeout.total_seconds():g}s")
         except httpx.HTTPError as exc:
             return Outcome.retry(self._redact(f"{type(exc).__name__}: {exc}"))
         return classify(response)
