@@ -18,16 +18,14 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import Result, median_result, standalone
 from benchmarks.daemonconfig import write_config
-from benchmarks.feedfarm import ITEMS_PER_FEED, Farm, FeedFarmProcess, behaviour_of
+from benchmarks.feedfarm import FeedFarmProcess, behaviour_of
 from benchmarks.measure import TOCSIN_PROBED, ChildRun, run_child
 from daemon.config.feeds import HttpConfig
 from daemon.fetch import Fetcher
-from daemon.parse import FeedSource, parse_feed
 
 NAME = "poll"
 _STALL = re.compile(r"longest event-loop stall[:= ]+([0-9.]+)\s*ms")
@@ -113,19 +111,6 @@ def measure_size(work: Path, size: int, plan: Plan, baseline: list[Cycle]) -> li
     return results
 
 
-def parse_cost_ms(repeats: int) -> list[float]:
-    """CPU milliseconds of parse_feed on one 50-item farm body, in this process: the floor under every changed
-    feed's cost, which a cycle pays once per changed body (in a worker process)."""
-    body = Farm(1, "realistic").render(0, ITEMS_PER_FEED)
-    source = FeedSource("farm-0", "http://127.0.0.1/feed/0.xml")
-    samples = []
-    for _ in range(repeats):
-        started = time.process_time()
-        parse_feed(body, source, datetime.now(UTC))
-        samples.append((time.process_time() - started) * 1000)
-    return samples
-
-
 async def _timed_304_polls(farm: FeedFarmProcess, indices: list[int]) -> float:
     """CPU milliseconds per conditional GET answered 304, through the daemon's Fetcher, validators primed."""
     fetcher = Fetcher(HttpConfig())
@@ -148,13 +133,11 @@ def fetch_304_cost_ms(repeats: int, feeds: int = 300) -> list[float]:
 
 def run(quick: bool) -> list[Result]:
     plan = QUICK if quick else FULL
-    parse_samples = parse_cost_ms(5 if quick else 30)
     fetch_samples = fetch_304_cost_ms(2 if quick else 5)
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-poll-") as scratch:
         work = Path(scratch)
         baseline = startup_cost(work, plan)
         results = [
-            median_result(NAME, "parse_feed, one 50-item body (CPU)", parse_samples, "ms"),
             median_result(NAME, "Fetcher.fetch, one 304 poll (client CPU)", fetch_samples, "ms"),
             median_result(NAME, "start-up + shutdown, no feeds: wall", [c.run.wall_s for c in baseline], "s"),
             median_result(NAME, "start-up + shutdown, no feeds: CPU", [c.run.cpu_s for c in baseline], "s"),
