@@ -130,14 +130,16 @@ class Guest:
         self.leader = self._find_leader()
 
     def _find_leader(self, timeout_s: float = 30.0) -> int:
+        """The container's PID 1. nspawn first forks an intermediate child that exits, so a child counts only once
+        it is PID 1 in its own PID namespace."""
         children = Path(f"/proc/{self.nspawn.pid}/task/{self.nspawn.pid}/children")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.nspawn.poll() is not None:
                 raise RuntimeError(f"systemd-nspawn exited: {self.console_log.read_text(errors='replace')[-2000:]}")
-            pids = children.read_text().split() if children.exists() else []
-            if pids:
-                return int(pids[0])
+            for pid in children.read_text().split() if children.exists() else []:
+                if _namespace_pid(int(pid)) == 1:
+                    return int(pid)
             time.sleep(0.05)
         raise RuntimeError("the container's PID 1 did not appear")
 
@@ -160,7 +162,8 @@ class Guest:
             if state in ("running", "degraded"):
                 return
             time.sleep(0.2)
-        raise AssertionError(f"the guest did not finish booting (state {state!r})")
+        console = self.console_log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"the guest did not finish booting (state {state!r}); console:\n{console}")
 
     def unit_properties(self, unit: str, *names: str) -> dict[str, str]:
         shown = self.run("systemctl", "show", unit, *(f"--property={name}" for name in names)).stdout
@@ -175,3 +178,15 @@ class Guest:
             except subprocess.TimeoutExpired:
                 self.nspawn.kill()
                 self.nspawn.wait(10)
+
+
+def _namespace_pid(pid: int) -> int | None:
+    """The innermost PID of a process (the last NSpid field), or None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    return None

@@ -164,3 +164,30 @@ def test_tocsin_as_a_systemd_service(guest: Guest) -> None:
     assert restored["ActiveState"] == "active"
     assert "1 feed(s): 1 ok" in restored["StatusText"]
     guest.run("systemctl", "stop", "tocsin", timeout_s=60)
+
+
+WATCHDOG_DROP_IN = """[Service]
+WatchdogSec=2s
+RestartSec=1s
+"""
+
+
+def test_watchdog_keeps_a_live_daemon_and_restarts_a_frozen_one(guest: Guest) -> None:
+    guest.run("mkdir", "-p", "/etc/systemd/system/tocsin.service.d")
+    guest.run("sh", "-c", f"printf '{WATCHDOG_DROP_IN}' > /etc/systemd/system/tocsin.service.d/watchdog.conf")
+    guest.run("systemctl", "daemon-reload")
+    guest.run("systemctl", "start", "tocsin", timeout_s=120)
+    first = guest.unit_properties("tocsin", "MainPID", "NRestarts", "WatchdogUSec")
+    assert first["WatchdogUSec"] == "2s"
+    # Twice the watchdog limit: only the pings from the event loop (every second here) keep it alive.
+    time.sleep(4)
+    alive = guest.unit_properties("tocsin", "ActiveState", "MainPID", "NRestarts")
+    assert (alive["ActiveState"], alive["MainPID"], alive["NRestarts"]) == ("active", first["MainPID"], "0")
+
+    # Frozen: no pings. systemd sends SIGABRT (and SIGCONT to thaw it); faulthandler prints where Python was.
+    guest.run("kill", "-STOP", first["MainPID"])
+    wait_until(lambda: any("Watchdog timeout" in line for line in messages(guest)), "systemd notices", 20)
+    wait_until(lambda: guest.unit_properties("tocsin", "NRestarts")["NRestarts"] == "1", "the restart", 30)
+    wait_until(lambda: guest.unit_properties("tocsin", "ActiveState")["ActiveState"] == "active", "active again", 30)
+    assert any("Fatal Python error: Aborted" in line for line in messages(guest))
+    guest.run("systemctl", "stop", "tocsin", timeout_s=60)
