@@ -263,3 +263,16 @@ async def test_fixing_a_receiver_and_reloading_delivers_what_waited(tmp_path: Pa
     (request,) = receiver.accepted()
     assert request.verified and request.headers["webhook-id"] == make_alert(1).id
     await s.worker.close()
+
+
+async def test_a_receiver_slower_than_its_timeout_is_retried(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    s = setup(tmp_path, config([hook(receiver.url, timeout="300ms")]))
+    receiver.then(Answer(204, delay_s=1.0))
+    s.enqueue(make_alert(1))
+    await s.worker.drain(timeout_s=10)
+    delivery = only_delivery(s)
+    assert delivery.state == "pending" and delivery.last_error == "no answer within 0.3s"
+    s.clock.advance(timedelta(minutes=1))
+    assert await s.worker.drain(timeout_s=10) == 0
+    assert len(receiver.requests) == 2
+    await s.worker.close()

@@ -25,6 +25,8 @@ class Answer:
     status: int = 204
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    delay_s: float = 0.0
+    """Wait this long before answering (a receiver slower than the sender's timeout)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class WebhookReceiver:
                 self._answer(answer)
 
             def _answer(self, answer: Answer) -> None:
+                time.sleep(answer.delay_s)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
