@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import ssl
 import time
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
@@ -52,7 +54,8 @@ class DeliveryWorker:
         self.config = config
         self._backoff = Backoff(base=config.retry.base, maximum=config.retry.max)
         self._senders: dict[str, Sender | str] = {}
-        self._http: httpx.AsyncClient | None = None
+        self._http: dict[Path | None, httpx.AsyncClient] = {}
+        """One pooled client per CA bundle that receivers trust (None: the system's store)."""
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}
         self._inflight_to: Counter[str] = Counter()
         self._paused_until: dict[str, datetime] = {}
@@ -120,9 +123,9 @@ class DeliveryWorker:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._record_finished()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        for client in self._http.values():
+            await client.aclose()
+        self._http.clear()
 
     def pending(self) -> int:
         return self.store.count("pending")
@@ -225,17 +228,24 @@ class DeliveryWorker:
             if receiver is None:
                 self._senders[name] = f'receiver "{name}" is no longer configured'
             else:
-                if self._http is None:
-                    self._http = httpx.AsyncClient(
-                        follow_redirects=False,
-                        limits=httpx.Limits(max_connections=_CONNECTIONS, max_keepalive_connections=_CONNECTIONS),
-                    )
                 try:
-                    self._senders[name] = build_sender(receiver, self._http, self.clock)
+                    self._senders[name] = build_sender(receiver, self._http_client, self.clock)
                 except ConfigError as exc:
                     log.error("receiver %s cannot be used: %s", name, exc)
                     self._senders[name] = str(exc)
         return self._senders[name]
+
+    def _http_client(self, ca_file: Path | None) -> httpx.AsyncClient:
+        if ca_file not in self._http:
+            try:
+                verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError([f"ca_file {ca_file}: cannot use it ({exc})"]) from exc
+            self._http[ca_file] = httpx.AsyncClient(
+                verify=verify, follow_redirects=False,
+                limits=httpx.Limits(max_connections=_CONNECTIONS, max_keepalive_connections=_CONNECTIONS),
+            )
+        return self._http[ca_file]
 
     def _record_finished(self) -> None:
         if not self._finished:

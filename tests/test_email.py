@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import ssl
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 from daemon.severity import Severity
 from tests.alert_factory import config, make_alert, setup
 from tests.servers.smtp_server import SmtpServer
+from tests.servers.tls import self_signed
 
 HOSTILE = "x\r\nBcc: victim@example.org <script>alert(1)</script>"
 
@@ -133,18 +131,6 @@ async def test_a_digest_is_one_readable_mail(tmp_path: Path, smtp: SmtpServer) -
     assert "below the digest" not in text
     assert text.index("#2") < text.index("#1"), "most severe first"
     await s.worker.close()
-
-
-def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed (needed to make a certificate for the TLS tests)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context, cert
 
 
 @pytest.mark.parametrize("tls", ["starttls", "implicit"])

@@ -12,6 +12,7 @@ import pytest
 
 from daemon.store.outbox import Delivery
 from tests.alert_factory import T0, Setup, config, make_alert, schema, setup
+from tests.servers.tls import self_signed
 from tests.servers.webhook_receiver import Answer, WebhookReceiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -276,3 +277,20 @@ async def test_a_receiver_slower_than_its_timeout_is_retried(tmp_path: Path, rec
     assert await s.worker.drain(timeout_s=10) == 0
     assert len(receiver.requests) == 2
     await s.worker.close()
+
+
+async def test_https_to_a_receiver_with_a_private_ca(tmp_path: Path) -> None:
+    context, cert = self_signed(tmp_path)
+    with WebhookReceiver(secret=SECRET, tls_context=context) as tls_receiver:
+        trusted = {**hook(tls_receiver.url), "ca_file": str(cert)}
+        untrusted = {**hook(tls_receiver.url), "name": "untrusted"}
+        s = setup(tmp_path, config([trusted, untrusted]))
+        s.enqueue(make_alert(1))
+        await s.worker.drain(timeout_s=10)
+        (request,) = tls_receiver.accepted()
+        assert request.verified
+        deliveries = {d.receiver: d for d in s.worker.store.listing(None, 10)}
+        assert deliveries["hook"].state == "delivered"
+        assert deliveries["untrusted"].state == "pending"
+        assert "CERTIFICATE_VERIFY_FAILED" in (deliveries["untrusted"].last_error or "")
+        await s.worker.close()

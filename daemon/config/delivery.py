@@ -114,6 +114,8 @@ class WebhookReceiver(ReceiverBase):
     timeout: Duration = timedelta(seconds=10)
     headers: dict[str, str | SecretRef] = Field(default_factory=dict)
     """Extra request headers; a value may be a secret, e.g. `Authorization = { file = "/etc/tocsin/token" }`."""
+    ca_file: Path | None = None
+    """Trust this CA bundle for the receiver's certificate (a private CA); the system's store otherwise."""
 
     @field_validator("url")
     @classmethod

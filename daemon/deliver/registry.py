@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 
 from daemon.clock import Clock
@@ -13,11 +16,14 @@ from daemon.deliver.webhook import WebhookSender
 
 
 def build_sender(
-    config: ConsoleReceiver | WebhookReceiver | EmailReceiver, http: httpx.AsyncClient, clock: Clock
+    config: ConsoleReceiver | WebhookReceiver | EmailReceiver,
+    http_client: Callable[[Path | None], httpx.AsyncClient],
+    clock: Clock,
 ) -> Sender:
-    """Raises ConfigError when a secret cannot be read or is malformed."""
+    """`http_client(ca_file)` gives the shared HTTP client that trusts that CA bundle (None: the system's).
+    Raises ConfigError when a secret or a CA file cannot be read or is malformed."""
     if isinstance(config, WebhookReceiver):
-        return WebhookSender(config, http)
+        return WebhookSender(config, http_client(config.ca_file))
     if isinstance(config, EmailReceiver):
         return EmailSender(config, clock)
     return ConsoleSender(config)

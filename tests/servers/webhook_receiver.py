@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -48,8 +49,10 @@ def free_port() -> int:
 
 
 class WebhookReceiver:
-    def __init__(self, secret: str | None = None, port: int | None = None, record: bool = True) -> None:
+    def __init__(self, secret: str | None = None, port: int | None = None, record: bool = True,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.secret = secret
+        self.tls_context = tls_context
         self.port = port or free_port()
         self.record = record
         self.requests: list[Received] = []
@@ -61,7 +64,7 @@ class WebhookReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls_context else 'http'}://127.0.0.1:{self.port}/hook"
 
     def then(self, *answers: Answer) -> None:
         """Answer the next requests like this, in order; afterwards 204."""
@@ -104,6 +107,8 @@ class WebhookReceiver:
 
         server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         server.daemon_threads = True
+        if self.tls_context is not None:
+            server.socket = self.tls_context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
