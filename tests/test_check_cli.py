@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "daemon", "check", "--config", str(config)], capture_output=True,
@@ -35,3 +37,13 @@ def test_broken_config_lists_every_problem(tmp_path: Path) -> None:
                      "http.max_body_size", "feeds[0].url", "feeds[1].interval"):
         assert expected in result.stderr, expected
     assert "5 problem(s) found" in result.stdout
+
+
+def test_usage_errors_exit_ex_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    from daemon.cli import main
+
+    for argv in (["frobnicate"], ["check", "--no-such-option"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 64
+        assert "error:" in capsys.readouterr().err

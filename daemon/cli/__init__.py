@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from daemon import __version__
 from daemon.cli import alerts, check, feeds, match, replay, run, send_test, silence
@@ -13,12 +14,20 @@ from daemon.cli.common import EX_USAGE
 COMMANDS = (run, check, feeds, match, replay, alerts, silence, send_test)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 64 (EX_USAGE) like every other usage error tocsin reports."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tocsin", description="Crisis-monitoring alert daemon: polls news feeds and rings when conflict escalates."
     )
     parser.add_argument("--version", action="version", version=f"tocsin {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.register(commands)
     return parser
@@ -35,8 +44,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `tocsin alerts | head` closes our stdout early; that is not an error.
         sys.stderr.close()
         return 0
-    except SystemExit:
-        raise
-    except argparse.ArgumentError as exc:
-        print(f"tocsin: {exc}", file=sys.stderr)
-        return EX_USAGE
