@@ -75,6 +75,27 @@ def test_feed_file_and_url(tmp_path: Path, server: FeedServer) -> None:
     ] * 2
 
 
+def test_plain_text_file_is_read_like_stdin(tmp_path: Path) -> None:
+    document = tmp_path / "article.txt"
+    document.write_text(f"\ufeff\n{SEED_TITLE}\n{SEED_SUMMARY}\nMore of the article.\n", encoding="utf-8")
+    done = tocsin("--rules", str(DEFAULT_RULES), "--json", "--now", "2020-02-17T09:00:00Z", str(document))
+    assert done.returncode == 0, done.stderr
+    [line] = done.stdout.splitlines()
+    read = json.loads(line)
+    assert read["title"] == SEED_TITLE
+    by_rule = {match["rule"]: match for match in read["matches"]}
+    assert by_rule["deadline-ultimatum"]["deadline"]["at"] == "2020-02-29T23:59:59Z"
+    assert {"field": "summary", "text": "by the end of the month"}.items() <= \
+        by_rule["deadline-ultimatum"]["evidence"][-1].items()
+
+
+def test_markup_that_is_not_a_feed_still_fails(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("  <!doctype html><html><body>Helicopter shot down</body></html>")
+    done = tocsin("--rules", str(DEFAULT_RULES), str(page))
+    assert done.returncode == 1 and "page.html" in done.stderr
+
+
 def test_unreadable_source_exits_1_but_reports_the_others(tmp_path: Path, server: FeedServer) -> None:
     done = tocsin("--rules", str(DEFAULT_RULES), "--json", str(tmp_path / "missing.xml"), server.url("/html"),
                   server.url("/status/500"), "-", stdin=f"{SEED_TITLE}\n")

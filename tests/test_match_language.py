@@ -143,6 +143,29 @@ def test_place_watchlist_scopes_and_reports(tmp_path: Path) -> None:
     assert not fires(rules, "Shelling near Kiev")
 
 
+COUNTRY = """
+[[place]]
+name = "Ukraine"
+lists = ["ukraine"]
+
+[[actor]]
+name = "Ukraine"
+aliases = ["Ukrainian", "Zelensky*"]
+lists = ["ukraine-war"]
+"""
+
+
+def test_a_country_word_is_reported_once_as_place_and_its_demonym_as_actor(tmp_path: Path) -> None:
+    rules = one_rule(tmp_path, 'any = ["drone"]', extra=COUNTRY)
+    [as_place] = rules.match(item("Drone downed over Ukraine"))
+    assert (as_place.places, as_place.actors) == (("Ukraine",), ())
+    [both] = rules.match(item("Drone downed over Ukraine", "Zelensky's forces said it was a Shahed drone"))
+    assert (both.places, both.actors) == (("Ukraine",), ("Ukraine",))
+    # Scoping by actor still accepts the country's name: who acts is not decided by the word alone.
+    scoped = one_rule(tmp_path, 'any = ["drone"]\nactors = ["ukraine-war"]', extra=COUNTRY)
+    assert fires(scoped, "Ukraine downs drone")
+
+
 def test_scope_by_feed_name_tag_and_language(tmp_path: Path) -> None:
     rules = one_rule(tmp_path, 'any = ["shelling"]\nfeeds = ["wire", "tag:syria"]\nlanguages = ["en"]')
     assert fires(rules, "shelling", feed="wire")

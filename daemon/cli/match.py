@@ -1,4 +1,5 @@
-"""`tocsin match`: run the rules on documents (feed files, URLs, or plain text on stdin); no state, no delivery.
+"""`tocsin match`: run the rules on documents (feed files, URLs, plain-text files or text on stdin); no state, no
+delivery.
 
 Exit 0 whether or not anything matched, 1 when a source cannot be read or parsed, 78 when the rules are invalid.
 The `--json` line shape is documented in docs/match-output.md and is a contract: add fields, never rename.
@@ -32,7 +33,8 @@ def register(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "match", help="run the rules on feed files, URLs or text from stdin, and print what fires",
         description="Run the rules on documents: no state, no delivery. SOURCE is a feed file, an http(s) URL, "
-                    "or - for plain text on stdin (first line the title, the rest the summary).",
+                    "a plain-text file, or - for plain text on stdin (a text's first line is the title, the rest "
+                    "the summary).",
     )
     parser.add_argument("--rules", metavar="PATH", action="append", type=Path,
                         help="rule file or directory (repeatable; default: ./rules)")
@@ -54,14 +56,33 @@ def _timestamp(value: str) -> datetime:
 def read_items(source: str, now: datetime, stdin: TextIO) -> list[Item]:
     """The items of one SOURCE; raise OSError, httpx.HTTPError or ParseError when it cannot be had."""
     if source == "-":
-        title, _, summary = stdin.read().strip().partition("\n")
-        text_id = content_hash(title, summary)
-        return [Item(id=text_id, feed="stdin", title=title.strip(), link="", published=now, summary=summary.strip())]
+        return [document_item(stdin.read(), "stdin", now)]
     if source.startswith(("http://", "https://")):
         body, url = _download(source)
     else:
         body, url = Path(source).read_bytes(), Path(source).resolve().as_uri()
+    text = plain_text(body)
+    if text is not None:
+        return [document_item(text, source, now)]
     return list(parse_feed(body, FeedSource(name=source, url=url), fetched_at=now).items)
+
+
+def plain_text(body: bytes) -> str | None:
+    """`body` as text when it is a plain-text document rather than markup: UTF-8 whose first visible character
+    is not `<` (every feed, and every HTML page, starts with one). None otherwise."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    stripped = text.lstrip()
+    return text if stripped and not stripped.startswith("<") else None
+
+
+def document_item(text: str, name: str, now: datetime) -> Item:
+    """A plain-text document as one item: the first line is the title, the rest the summary."""
+    title, _, summary = text.strip().partition("\n")
+    return Item(id=content_hash(title, summary), feed=name, title=title.strip(), link="", published=now,
+                summary=summary.strip())
 
 
 def _download(url: str) -> tuple[bytes, str]:

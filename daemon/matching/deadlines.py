@@ -95,19 +95,26 @@ def _tomorrow(found: re.Match[str], now: datetime) -> datetime:
 
 _Resolver = Callable[[re.Match[str], datetime], "datetime | None"]
 
-_PATTERNS: tuple[tuple[re.Pattern[str], _Resolver], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), resolver)
-    for pattern, resolver in (
-        (rf"\b{_BY}\s+the\s+end\s+of\s+(?:the|this)\s+(?P<period>day|week|month|year)\b", _period_end),
-        (rf"\b{_BY}\s+(?:the\s+)?(?P<period>year|month|week)['’]s\s+end\b", _period_end),
-        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:this\s+|next\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\b", _weekday),
-        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?{_MONTH}\s+{_DAY}\b", _date),
-        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b", _date),
-        (rf"\bwithin\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<span>hour|day|week)s?\b", _relative),
-        (rf"\b{_COUNT}[\s-](?P<span>hour|day|week)s?\s+(?:deadline|ultimatum)\b", _relative),
-        (rf"\b(?:deadline|ultimatum)\s+of\s+{_COUNT}\s+(?P<span>hour|day|week)s?\b", _relative),
-        (rf"\b{_BY}\s+(?:tonight|midnight|the\s+end\s+of\s+(?:the\s+)?day)\b", _tonight),
-        (rf"\b{_BY}\s+tomorrow\b", _tomorrow),
+_MONTH_CUES = tuple(name[:3] for name in _MONTHS)
+
+# Each pattern with the words (lower case) one of which must occur for it to match: a substring test is far
+# cheaper than running the pattern, and most texts lack the rarer words (weekday, month, deadline, ultimatum).
+_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], _Resolver], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), cues, resolver)
+    for pattern, cues, resolver in (
+        (rf"\b{_BY}\s+the\s+end\s+of\s+(?:the|this)\s+(?P<period>day|week|month|year)\b", ("end of",), _period_end),
+        (rf"\b{_BY}\s+(?:the\s+)?(?P<period>year|month|week)['’]s\s+end\b", ("s end",), _period_end),
+        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:this\s+|next\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\b",
+         ("day",), _weekday),
+        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?{_MONTH}\s+{_DAY}\b", _MONTH_CUES, _date),
+        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b", _MONTH_CUES, _date),
+        (rf"\bwithin\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<span>hour|day|week)s?\b", ("within",), _relative),
+        (rf"\b{_COUNT}[\s-](?P<span>hour|day|week)s?\s+(?:deadline|ultimatum)\b", ("deadline", "ultimatum"),
+         _relative),
+        (rf"\b(?:deadline|ultimatum)\s+of\s+{_COUNT}\s+(?P<span>hour|day|week)s?\b", ("deadline", "ultimatum"),
+         _relative),
+        (rf"\b{_BY}\s+(?:tonight|midnight|the\s+end\s+of\s+(?:the\s+)?day)\b", ("night", "end of"), _tonight),
+        (rf"\b{_BY}\s+tomorrow\b", ("tomorrow",), _tomorrow),
     )
 )
 
@@ -117,7 +124,10 @@ def find_deadlines(text: str, published: datetime) -> list[DeadlinePhrase]:
     now = published.astimezone(UTC) if published.tzinfo else published.replace(tzinfo=UTC)
     found_phrases: list[DeadlinePhrase] = []
     taken: list[tuple[int, int]] = []
-    for pattern, resolver in _PATTERNS:
+    lower = text.lower()
+    for pattern, cues, resolver in _PATTERNS:
+        if not any(cue in lower for cue in cues):
+            continue
         for found in pattern.finditer(text):
             start, end = found.span()
             if any(start < other_end and other_start < end for other_start, other_end in taken):

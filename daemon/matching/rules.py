@@ -14,6 +14,9 @@ from daemon.matching.load import LoadedRules, Rule, load
 from daemon.matching.model import Evidence, Match
 from daemon.matching.prefilter import Prefilter
 
+_Span = tuple[str, int, int]
+"""Field, start and end of a mention."""
+
 
 class RuleSet:
     def __init__(self, loaded: LoadedRules | None = None) -> None:
@@ -62,8 +65,7 @@ class RuleSet:
             if found is None:
                 continue
             if places is None:
-                places = self._mentioned(context, "place")
-                actors = self._mentioned(context, "actor")
+                places, actors = self._mentioned(context)
             matches.append(Match(
                 rule=rule.id, title=rule.title, severity=rule.severity, tags=rule.tags,
                 evidence=tuple(sorted(set(found.evidence), key=_reading_order)),
@@ -73,17 +75,31 @@ class RuleSet:
             ))
         return matches
 
-    def _mentioned(self, context: ItemContext, kind: str) -> tuple[str, ...]:
-        """Names of the gazetteer entries of `kind` mentioned in the item, in order of first mention (ties in
-        gazetteer order)."""
-        mentions: list[tuple[bool, int, int, str]] = []
+    def _mentioned(self, context: ItemContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Names of the gazetteer places and actors mentioned in the item, each in order of first mention (ties in
+        gazetteer order). A country can be both a place and an actor, but one word of the text is reported once:
+        as a place when a place entry names it ("Ukraine"), as an actor only through words that name no place
+        ("Ukrainian", "Zelensky")."""
+        spans_by_kind: dict[str, list[tuple[int, str, list[_Span]]]] = {"place": [], "actor": []}
         for pattern in context.hit_patterns & self._entry_patterns.keys():
             order, entry = self._entry_patterns[pattern]
-            spans = context.spans(pattern) if entry.kind == kind else []
+            spans: list[_Span] = [(text.field, start, end) for text, start, end in context.spans(pattern)]
             if spans:
-                first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
-                mentions.append((first[0].field != "title", first[1], order, entry.name))
-        return tuple(dict.fromkeys(name for *_, name in sorted(mentions)))
+                spans_by_kind[entry.kind].append((order, entry.name, spans))
+        taken = {span for _, _, spans in spans_by_kind["place"] for span in spans}
+        places = _first_mentions(spans_by_kind["place"], frozenset())
+        return places, _first_mentions(spans_by_kind["actor"], frozenset(taken))
+
+
+def _first_mentions(entries: list[tuple[int, str, list[_Span]]], taken: frozenset[_Span]) -> tuple[str, ...]:
+    """Entry names in order of their first mention outside `taken` (title first, ties in gazetteer order)."""
+    mentions = []
+    for order, name, spans in entries:
+        own = [span for span in spans if span not in taken]
+        if own:
+            field, start, _ = min(own, key=lambda span: (span[0] != "title", span[1]))
+            mentions.append((field != "title", start, order, name))
+    return tuple(dict.fromkeys(name for *_, name in sorted(mentions)))
 
 
 def _reading_order(evidence: Evidence) -> tuple[bool, int, int]:
