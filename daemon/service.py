@@ -173,7 +173,8 @@ class Service:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._worker_task is not None:
             self._worker_task.cancel()
-            await asyncio.gather(self._worker_task, return_exceptions=True)
+            # Bounded: a worker that ignores its cancellation must not hold the stop past systemd's timeout.
+            await asyncio.wait({self._worker_task}, timeout=grace_s)
         try:
             remaining = await asyncio.wait_for(self.worker.drain(timeout_s=grace_s), timeout=grace_s + 1)
             if remaining:
