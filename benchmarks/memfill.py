@@ -23,8 +23,8 @@ from benchmarks.feedfarm import ITEMS_PER_FEED, article
 from daemon.clock import SimulatedClock
 from daemon.config import load_config
 from daemon.items import Item
-from daemon.matching.rules import load_rules
 from daemon.pipeline import Pipeline
+from daemon.rulebook import load_rulebook
 from daemon.store import open_database
 
 _TAG = re.compile(r"<[^>]+>")
@@ -53,7 +53,7 @@ def main() -> None:
 
     started = time.perf_counter()
     settings = load_config(args.config)
-    rules = load_rules(settings.rule_paths)
+    rules = load_rulebook(settings.rule_paths)
     report = {"rules": len(rules), "feeds": len(settings.feeds), "load_s": round(time.perf_counter() - started, 2),
               "rss_mb": round(resident_mb(), 1)}
     print(json.dumps({"stage": "loaded", **report}), flush=True)

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from daemon.config import Settings
 from daemon.health import HealthReport, HealthServer
-from daemon.matching.rules import RuleSet
 from daemon.reload import Loader, Reloader
+from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service, ServiceObserver
 from daemon.systemd import Notifier, run_watchdog, watchdog_interval_s
 
@@ -91,7 +91,7 @@ class Operations(ServiceObserver):
 
     # -- reload ----------------------------------------------------------------------------------------------
 
-    async def _apply(self, settings: Settings, rules: RuleSet) -> None:
+    async def _apply(self, settings: Settings, rules: RuleBook) -> None:
         if self._stopping:
             log.warning("not applying the reloaded configuration: tocsin is stopping")
             return

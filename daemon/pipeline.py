@@ -15,10 +15,9 @@ from daemon.clock import Clock
 from daemon.config import Settings
 from daemon.config.feeds import FeedConfig
 from daemon.escalate import Escalation
-from daemon.escalate.rules import load_escalation_rules
 from daemon.items import Item
-from daemon.matching.rules import RuleSet
 from daemon.route import Router
+from daemon.rulebook import RuleBook
 from daemon.store import Database
 from daemon.store.seen import SeenItems
 
@@ -32,20 +31,20 @@ class IngestResult:
 
 
 class Pipeline:
-    def __init__(self, db: Database, settings: Settings, rules: RuleSet, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, rules: RuleBook, clock: Clock) -> None:
         self.db = db
         self.settings = settings
         self.rules = rules
         self.clock = clock
         self.seen = SeenItems(db)
-        self.escalation = Escalation(db, settings.escalation, clock, load_escalation_rules(settings.rule_paths))
+        self.escalation = Escalation(db, settings.escalation, clock, rules.escalation)
         self.router = Router(db, settings.delivery, clock)
 
-    def swap(self, settings: Settings, rules: RuleSet) -> None:
+    def swap(self, settings: Settings, rules: RuleBook) -> None:
         """Reload: new config and rules take effect for the next item; state is kept."""
         self.settings = settings
         self.rules = rules
-        self.escalation.configure(settings.escalation, load_escalation_rules(settings.rule_paths))
+        self.escalation.configure(settings.escalation, rules.escalation)
         self.router.configure(settings.delivery)
 
     def ingest(self, feed: FeedConfig, items: Sequence[Item], *, silent: bool = False) -> IngestResult:
@@ -58,7 +57,7 @@ class Pipeline:
             new_items = self.seen.filter_new(items, now)
             if not silent:
                 for item in new_items:
-                    matches = self.rules.match(item)
+                    matches = self.rules.matching.match(item)
                     match_count += len(matches)
                     for match in matches:
                         metrics.matches.labels(rule=match.rule).inc()

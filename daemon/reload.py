@@ -19,13 +19,13 @@ from pathlib import Path
 from daemon import metrics
 from daemon.config import Settings
 from daemon.errors import ConfigError
-from daemon.matching.rules import RuleSet
+from daemon.rulebook import RuleBook
 from daemon.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[], tuple[Settings, RuleSet]]
-Applier = Callable[[Settings, RuleSet], Awaitable[None] | None]
+Loader = Callable[[], tuple[Settings, RuleBook]]
+Applier = Callable[[Settings, RuleBook], Awaitable[None] | None]
 Snapshot = dict[Path, tuple[int, int] | None]
 
 RULE_WATCH_INTERVAL_S = 2.0
@@ -169,7 +169,7 @@ class Reloader:
         self.last_failure = None
         self.watcher.configure(settings.rule_paths, settings.rules.watch)
         metrics.reloads.labels(outcome="success").inc()
-        log.info("reload complete: %d rule(s), %d feed(s) enabled", len(rules),
+        log.info("reload complete: %s, %d feed(s) enabled", rules.describe(),
                  sum(1 for feed in settings.feeds if feed.enabled))
         self.notifier.ready(self.ready_status())
         return True

@@ -25,10 +25,10 @@ from daemon.config import Settings
 from daemon.config.feeds import FeedConfig
 from daemon.errors import FetchError, ParseError
 from daemon.fetch import Fetcher, FetchResult, Validators
-from daemon.matching.rules import RuleSet
 from daemon.outbox import DeliveryWorker
 from daemon.parse import FeedSource, Parser
 from daemon.pipeline import Pipeline
+from daemon.rulebook import RuleBook
 from daemon.scheduler import FeedSchedule, FeedScheduler
 from daemon.store import Database, open_database
 from daemon.store.feeds import FeedState, FeedStates
@@ -79,7 +79,7 @@ class ServiceObserver:
 
 class Service:
     def __init__(
-        self, settings: Settings, rules: RuleSet, *, clock: Clock | None = None,
+        self, settings: Settings, rules: RuleBook, *, clock: Clock | None = None,
         observer: ServiceObserver | None = None, parse_in_processes: bool = True,
     ) -> None:
         self.settings = settings
@@ -190,7 +190,7 @@ class Service:
 
     # -- reload ----------------------------------------------------------------------------------------------
 
-    def apply(self, settings: Settings, rules: RuleSet) -> None:
+    def apply(self, settings: Settings, rules: RuleBook) -> None:
         """Swap configuration and rules; feeds added, removed or changed are rescheduled, state is kept."""
         if settings.database_path != self.settings.database_path:
             log.warning("state_dir changed to %s; this takes effect at the next restart", settings.state_path)

@@ -12,6 +12,7 @@ import pytest
 from daemon.config import Settings
 from daemon.items import Item
 from daemon.matching.model import Match
+from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service
 from tests.servers.feed_server import FeedServer, running_server
 
@@ -57,7 +58,7 @@ async def service_for(tmp_path: Path, rules: RecordingRules) -> AsyncIterator[An
     started: list[Service] = []
 
     async def build(feeds: list[dict[str, Any]], **overrides: Any) -> Service:
-        service = Service(make_settings(tmp_path / "state", feeds, **overrides), rules,  # type: ignore[arg-type]
+        service = Service(make_settings(tmp_path / "state", feeds, **overrides), RuleBook(rules),
                           parse_in_processes=False)
         await service.start()
         started.append(service)

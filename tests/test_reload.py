@@ -16,6 +16,7 @@ from daemon.config import Settings
 from daemon.errors import ConfigError
 from daemon.matching.rules import RuleSet
 from daemon.reload import Reloader, RuleWatcher, rule_files
+from daemon.rulebook import RuleBook
 from daemon.systemd import Notifier
 from tests.notify_socket import FakeNotifySocket
 
@@ -36,16 +37,16 @@ class FakeService:
         self.loads = 0
         self.load_gate: threading.Event | None = None
 
-    def load(self) -> tuple[Settings, RuleSet]:
+    def load(self) -> tuple[Settings, RuleBook]:
         self.loads += 1
         if self.load_gate is not None:
             self.load_gate.wait(5)
         outcome = self.outcomes.pop(0) if self.outcomes else Settings()
         if isinstance(outcome, list):
             raise ConfigError(outcome)
-        return outcome, RuleSet()
+        return outcome, RuleBook(RuleSet())
 
-    def apply(self, settings: Settings, rules: RuleSet) -> None:
+    def apply(self, settings: Settings, rules: RuleBook) -> None:
         self.applied.append(settings)
 
 

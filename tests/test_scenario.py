@@ -18,8 +18,8 @@ from daemon.clock import SimulatedClock
 from daemon.config import load_config
 from daemon.escalate.replay import Snapshot, read_snapshot
 from daemon.escalate.silences import Matcher
-from daemon.matching.rules import load_rules
 from daemon.pipeline import Pipeline
+from daemon.rulebook import load_rulebook
 from daemon.store import open_database
 
 SCENARIO = Path(__file__).resolve().parent / "scenario"
@@ -60,7 +60,7 @@ class LiveRun:
     def __init__(self, state: Path) -> None:
         self.state = state
         self.settings = load_config(SCENARIO / "tocsin.toml")
-        self.rules = load_rules(self.settings.rule_paths)
+        self.rules = load_rulebook(self.settings.rule_paths)
         self.clock = SimulatedClock(datetime(2020, 2, 20, tzinfo=UTC))
         self.open()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service, ServiceObserver
 from tests.servers.feed_server import FeedServer, running_server
 from tests.test_poll import RecordingRules, make_settings
@@ -50,7 +51,7 @@ async def test_poll_loop_picks_up_new_items_and_reconfigures(server: FeedServer,
     rules = RecordingRules()
     events = Events()
     settings = make_settings(tmp_path, [{"name": "a", "url": server.url("/feed/a"), "interval": "1s"}])
-    service = Service(settings, rules, observer=events, parse_in_processes=False)  # type: ignore[arg-type]
+    service = Service(settings, RuleBook(rules), observer=events, parse_in_processes=False)
     await service.start()
     loop_task = asyncio.create_task(service.run_forever())
     try:
@@ -63,7 +64,7 @@ async def test_poll_loop_picks_up_new_items_and_reconfigures(server: FeedServer,
 
         # Add feed b and drop feed a, without a restart.
         new = make_settings(tmp_path, [{"name": "b", "url": server.url("/feed/b"), "interval": "1s"}])
-        service.apply(new, rules)  # type: ignore[arg-type]
+        service.apply(new, RuleBook(rules))
         await wait_for(lambda: ("b", PollOutcome.CHANGED) in events.polls)
         requests_to_a = len(server.requests_to("/feed/a"))
         await wait_for(lambda: events.polls.count(("b", PollOutcome.NOT_MODIFIED)) >= 2)
@@ -84,7 +85,7 @@ async def test_failing_feed_is_postponed_in_the_live_loop(server: FeedServer, tm
         {"name": "good", "url": server.url("/feed/good"), "interval": "1s"},
     ])
     server.add_feed("good", 1)
-    service = Service(settings, RecordingRules(), observer=events, parse_in_processes=False)  # type: ignore[arg-type]
+    service = Service(settings, RuleBook(RecordingRules()), observer=events, parse_in_processes=False)
     await service.start()
     loop_task = asyncio.create_task(service.run_forever())
     try:
@@ -119,7 +120,7 @@ async def test_stop_cancels_a_poll_in_flight(server: FeedServer, tmp_path: Path)
         http={"read_timeout": "60s", "total_timeout": "60s"},
     )
     events = Events()
-    service = Service(settings, RecordingRules(), observer=events, parse_in_processes=False)  # type: ignore[arg-type]
+    service = Service(settings, RuleBook(RecordingRules()), observer=events, parse_in_processes=False)
     await service.start()
     once = asyncio.create_task(service.run_once())
     await wait_for(lambda: len(server.requests_to("/slow")) == 1)
@@ -137,7 +138,7 @@ async def test_parsing_in_worker_processes(server: FeedServer, tmp_path: Path) -
     server.add_feed("w", 50)
     rules = RecordingRules()
     settings = make_settings(tmp_path, [{"name": "w", "url": server.url("/feed/w"), "backfill": True}])
-    service = Service(settings, rules)  # type: ignore[arg-type]
+    service = Service(settings, RuleBook(rules))
     await service.start()
     try:
         assert await service.run_once() == {"w": PollOutcome.CHANGED}

@@ -23,5 +23,5 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} problem(s) found", flush=True)
         return EX_FAILURE
     enabled = sum(1 for feed in settings.feeds if feed.enabled)
-    print(f"{settings.source}: OK: {enabled} feed(s) enabled, {len(rules)} rule(s) loaded")
+    print(f"{settings.source}: OK: {enabled} feed(s) enabled, {rules.describe()} loaded")
     return EX_OK

@@ -7,9 +7,8 @@ import sys
 
 from daemon.config import Settings, load_config
 from daemon.errors import ConfigError, RuleError, StoreError
-from daemon.escalate.rules import load_escalation_rules
 from daemon.logs import stream_is_journal
-from daemon.matching.rules import RuleSet, load_rules
+from daemon.rulebook import RuleBook, load_rulebook
 from daemon.store import Database, open_database
 
 EX_OK = 0
@@ -32,21 +31,13 @@ def print_problems(problems: list[str]) -> None:
         print(f"{prefix}error: {problem}", file=sys.stderr)
 
 
-def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleSet]:
-    """Load both and raise ConfigError with every problem of both, so one run shows everything to fix."""
+def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleBook]:
+    """Load both and raise ConfigError with every problem of the rules, so one run shows everything to fix."""
     settings = load_config(getattr(args, "config", None))
-    problems: list[str] = []
     try:
-        rules = load_rules(settings.rule_paths)
+        return settings, load_rulebook(settings.rule_paths)
     except RuleError as exc:
-        problems = exc.problems
-    try:
-        load_escalation_rules(settings.rule_paths)
-    except RuleError as exc:
-        problems += [problem for problem in exc.problems if problem not in problems]
-    if problems:
-        raise ConfigError(problems)
-    return settings, rules
+        raise ConfigError(exc.problems) from None
 
 
 def open_state(args: argparse.Namespace) -> tuple[Settings, Database] | int:

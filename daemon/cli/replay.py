@@ -14,7 +14,7 @@ from daemon.config import DEFAULT_CONFIG_PATH, Settings, load_config
 from daemon.config.model import RulesConfig
 from daemon.errors import ConfigError, ParseError, RuleError
 from daemon.escalate.replay import read_silences, read_snapshot, replay, snapshot_files
-from daemon.matching.rules import load_rules
+from daemon.rulebook import load_rulebook
 
 
 def register(commands: Any) -> None:
@@ -56,7 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         return EX_USAGE
     try:
         settings = _settings(args)
-        rules = load_rules(settings.rule_paths)
+        rules = load_rulebook(settings.rule_paths)
         silences = read_silences(args.silences) if args.silences else []
     except ConfigError as exc:
         print_problems(exc.problems)

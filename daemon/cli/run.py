@@ -12,8 +12,8 @@ from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument,
 from daemon.config import Settings
 from daemon.errors import ConfigError, StoreError
 from daemon.logs import configure_logging
-from daemon.matching.rules import RuleSet
 from daemon.operations import Operations
+from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service
 
 log = logging.getLogger("daemon")
@@ -57,7 +57,7 @@ def handle(args: argparse.Namespace) -> int:
         return EX_FAILURE
 
 
-async def _run(settings: Settings, rules: RuleSet, *, once: bool, operations: Operations | None = None) -> int:
+async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: Operations | None = None) -> int:
     service = Service(settings, rules, observer=operations)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -72,8 +72,8 @@ async def _run(settings: Settings, rules: RuleSet, *, once: bool, operations: Op
             log.info("polled %d feed(s): %s", len(outcomes),
                      ", ".join(f"{count} {name}" for name, count in counts.items() if count))
         else:
-            log.info("tocsin running: %d feed(s) enabled, %d rule(s)",
-                     sum(1 for feed in settings.feeds if feed.enabled), len(rules))
+            log.info("tocsin running: %d feed(s) enabled, %s",
+                     sum(1 for feed in settings.feeds if feed.enabled), rules.describe())
             await service.run_forever()
             log.info("stopping")
     finally:

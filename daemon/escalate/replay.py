@@ -22,9 +22,9 @@ from daemon.config.feeds import FeedConfig
 from daemon.errors import ConfigError, ParseError
 from daemon.escalate.silences import Matcher, Silences
 from daemon.items import Item
-from daemon.matching.rules import RuleSet
 from daemon.parse import FeedSource, parse_feed
 from daemon.pipeline import Pipeline
+from daemon.rulebook import RuleBook
 from daemon.store import open_database
 from daemon.units import parse_duration
 
@@ -110,7 +110,7 @@ def advance(pipeline: Pipeline, clock: SimulatedClock, until: datetime) -> Itera
 
 
 def replay(
-    snapshots: Sequence[Snapshot], settings: Settings, rules: RuleSet, silences: Sequence[SilenceSpec] = (),
+    snapshots: Sequence[Snapshot], settings: Settings, rules: RuleBook, silences: Sequence[SilenceSpec] = (),
     until: datetime | None = None,
 ) -> Iterator[Alert]:
     """The alerts the live daemon would have decided for these snapshots, in order."""
