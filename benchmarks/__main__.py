@@ -115,11 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = select(discover(), args.only)
     load_before = machine_load()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     rows, errors = run_all(names, args.quick)
     report = {
         "git": git_sha(),
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started": started_at,
         "quick": args.quick,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "load_before": load_before, "load_after": machine_load()},
