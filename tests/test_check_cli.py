@@ -47,3 +47,32 @@ def test_usage_errors_exit_ex_usage(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exited.value.code == 64
         assert "error:" in capsys.readouterr().err
+
+
+def test_check_reports_unreadable_secrets_without_revealing_readable_ones(tmp_path: Path, repo_root: Path) -> None:
+    readable = tmp_path / "token"
+    readable.write_text("s3cret-value\n")
+    config = tmp_path / "tocsin.toml"
+    config.write_text(f"""
+state_dir = "{tmp_path / 'state'}"
+[rules]
+paths = ["{repo_root / 'rules'}"]
+[[delivery.receivers]]
+name = "ops"
+kind = "webhook"
+url = "https://hooks.example.org/tocsin"
+secret = {{ file = "{tmp_path / 'missing-secret'}" }}
+headers = {{ Authorization = {{ file = "{readable}" }} }}
+[delivery.default]
+receivers = ["ops"]
+""")
+    done = check(config, tmp_path)
+    assert done.returncode == 1
+    assert "delivery.receivers[0]" in done.stderr and "missing-secret" in done.stderr
+    assert "cannot read it" in done.stderr
+    assert "Authorization" not in done.stderr and "s3cret-value" not in done.stdout + done.stderr
+
+    readable_only = config.read_text().replace(str(tmp_path / "missing-secret"), str(readable))
+    config.write_text(readable_only)
+    done = check(config, tmp_path)
+    assert done.returncode == 0, done.stderr

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from daemon.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from daemon.config import unreadable_secrets
 from daemon.errors import ConfigError
 
 
@@ -19,9 +20,16 @@ def handle(args: argparse.Namespace) -> int:
     try:
         settings, rules = load_settings_and_rules(args)
     except ConfigError as exc:
-        print_problems(exc.problems)
-        print(f"{len(exc.problems)} problem(s) found", flush=True)
-        return EX_FAILURE
+        return _failed(exc.problems)
+    problems = unreadable_secrets(settings)
+    if problems:
+        return _failed([f"{settings.source}: {problem}" for problem in problems])
     enabled = sum(1 for feed in settings.feeds if feed.enabled)
     print(f"{settings.source}: OK: {enabled} feed(s) enabled, {rules.describe()} loaded")
     return EX_OK
+
+
+def _failed(problems: list[str]) -> int:
+    print_problems(problems)
+    print(f"{len(problems)} problem(s) found", flush=True)
+    return EX_FAILURE

@@ -15,11 +15,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from daemon.config.model import Settings
+from daemon.config.types import SecretRef
 from daemon.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config"]
+__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config", "unreadable_secrets"]
 
 
 def config_path(explicit: str | Path | None) -> Path:
@@ -101,3 +102,33 @@ def _field_model(model: Any, name: str) -> Any:
             if isinstance(inner, type) and issubclass(inner, BaseModel):
                 return inner
     return None
+
+
+def unreadable_secrets(settings: Settings) -> list[str]:
+    """Every secret the configuration names that cannot be read now, as `key.path: secret <where>: <why>`.
+
+    Loading does not read secrets (a credential directory exists only under systemd); `tocsin check` does, so
+    a missing file shows before the first delivery needs it. Messages say where a secret lives, never its value.
+    """
+    problems: list[str] = []
+    for location, secret in _secrets(settings, ()):
+        if secret.credential is not None and "CREDENTIALS_DIRECTORY" not in os.environ:
+            continue  # only systemd can show it; outside the unit there is nothing to check against
+        try:
+            secret.resolve()
+        except ConfigError as exc:
+            problems += [f"{_render_location(location)}: {problem}" for problem in exc.problems]
+    return problems
+
+
+def _secrets(value: Any, location: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], SecretRef]]:
+    if isinstance(value, SecretRef):
+        return [(location, value)]
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return [found for name in fields for found in _secrets(getattr(value, name), (*location, name))]
+    if isinstance(value, tuple | list):
+        return [found for index, item in enumerate(value) for found in _secrets(item, (*location, index))]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _secrets(item, (*location, str(key)))]
+    return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -98,7 +98,3 @@ class Settings(BaseSettings):
 
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         return feed.interval or self.polling.interval
-
-    def describe(self) -> dict[str, Any]:
-        """The effective configuration with secrets masked, for `tocsin check --show`."""
-        return self.model_dump(mode="json")
