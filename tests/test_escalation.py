@@ -10,6 +10,7 @@ from daemon.clock import SimulatedClock
 from daemon.escalate import Escalation
 from daemon.escalate.rules import load_escalation_rules
 from daemon.matching.model import Match
+from daemon.severity import Severity
 from daemon.store import Database, open_database
 from tests.scenario.helpers import T0, default_rules, escalation, item, match
 
@@ -195,3 +196,24 @@ def test_ordered_combinations_and_rule_counts(tmp_path: Path) -> None:
     clock.advance(timedelta(hours=1))
     third = feed(stage, db, "Bombs fall on Jisr al-Shughur bakery", strike)
     assert [(a.kind, a.situation) for a in third] == [("match", None), ("escalation", "rule:airstrike")]
+
+
+def test_a_milder_rule_of_the_same_kind_adds_no_second_alert_for_one_report(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, None)
+    mild = match("casualties", "casualties", places=("Idlib",), severity=Severity.MEDIUM)
+    severe = match("casualties-mass", "casualties", places=("Idlib",), severity=Severity.HIGH)
+    strike = match("strike-air", "strike", places=("Idlib",), severity=Severity.MEDIUM)
+    alerts = feed(stage, db, "Airstrikes kill 13 in Idlib", mild, severe, strike)
+    assert sorted(alert.rule or "" for alert in alerts) == ["casualties-mass", "strike-air"]
+
+    # A later report of the same story does not bring the milder rule back either: it fired (silently) already.
+    clock.advance(timedelta(hours=1))
+    later = feed(stage, db, "Airstrikes kill 13 in Idlib, monitors say", mild, outlet="outlet-b")
+    assert [alert.rule for alert in later if alert.kind == "match"] == []
+
+    # Alone, the milder rule alerts as before.
+    clock.advance(timedelta(days=3))
+    alone = feed(stage, db, "Two killed in shelling of Kafr Nabl", mild, outlet="outlet-c")
+    assert [alert.rule for alert in alone if alert.kind == "match"] == ["casualties"]

@@ -56,10 +56,11 @@ class Escalation:
         placement = self.stories.place(item, Fingerprint.of(item, matches), now)
         decided: list[Alert] = []
         fired = set(placement.fired)
+        superseded = _superseded(matches)
         for match in matches:
             if match.rule not in fired:
                 fired.add(match.rule)
-                alert = self._match_alert(item, match, placement, now)
+                alert = None if match.rule in superseded else self._match_alert(item, match, placement, now)
                 if alert is not None:
                     decided.append(alert)
             self.deadlines.track(item, match, placement.story_id, now)
@@ -139,3 +140,15 @@ class Escalation:
             story_id=placement.story_id,
             extra={"sources": placement.sources},
         )
+
+
+def _superseded(matches: list[Match]) -> frozenset[str]:
+    """Rules whose alert would only repeat a more severe match of the same item with the same tags (`casualties`
+    beside `casualties-mass`): one report, one alert per kind of event. They still count as fired for the story
+    and still feed the situations."""
+    return frozenset(
+        match.rule
+        for match in matches
+        if match.tags
+        and any(other.severity > match.severity and set(match.tags) <= set(other.tags) for other in matches)
+    )
