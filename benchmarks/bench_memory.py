@@ -39,7 +39,7 @@ def run(quick: bool) -> list[Result]:
     items, synthetic, feeds = (20_000, 500, 200) if quick else (1_000_000, 10_000, 5_000)
     scale = f"{feeds:,} feeds, default + {synthetic:,} rules"
     with tempfile.TemporaryDirectory(prefix="tocsin-bench-memory-") as scratch, \
-            FeedFarmProcess(feeds, items_per_feed=10) as farm:
+            FeedFarmProcess(feeds, items_per_feed=10, max_seconds=2400) as farm:
         work = Path(scratch)
         rules = write_synthetic_rules(work / "synthetic-rules", synthetic)
         config = write_config(work, [farm.feed_url(index) for index in range(feeds)],
