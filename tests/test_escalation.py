@@ -7,9 +7,9 @@ from pathlib import Path
 
 from daemon.alerts import Alert
 from daemon.clock import SimulatedClock
-from daemon.escalate import Escalation
+from daemon.escalate import Escalation, match_summary
 from daemon.escalate.rules import load_escalation_rules
-from daemon.matching.model import Match
+from daemon.matching.model import Evidence, Match, Quantity
 from daemon.severity import Severity
 from daemon.store import Database, open_database
 from tests.scenario.helpers import T0, default_rules, escalation, item, match
@@ -217,3 +217,31 @@ def test_a_milder_rule_of_the_same_kind_adds_no_second_alert_for_one_report(tmp_
     clock.advance(timedelta(days=3))
     alone = feed(stage, db, "Two killed in shelling of Kafr Nabl", mild, outlet="outlet-c")
     assert [alert.rule for alert in alone if alert.kind == "match"] == ["casualties"]
+
+
+def test_one_report_that_lifts_a_situation_several_levels_says_only_where_it_ended(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    stage = escalation(db, SimulatedClock(T0), default_rules())
+    tags = ("buildup", "deadline", "casualties", "displacement", "territorial", "strike", "shootdown")
+    matches = [match(f"{tag}-x", tag, places=("Idlib",)) for tag in tags]
+    alerts = feed(stage, db, "Everything at once in Idlib", *matches)
+    raised = [alert for alert in alerts if alert.kind == "escalation" and alert.situation == "place:Idlib"]
+    assert len(raised) == 1
+    assert raised[0].extra["previous_level"] == "none"
+    assert raised[0].extra["level"] in ("high", "critical")
+    # Every escalation rule the report satisfied explains the one alert.
+    assert {finding["rule"] for finding in raised[0].extra["findings"]} >= {"buildup-and-deadline", "place-ladder"}
+
+
+def test_a_match_alert_quotes_the_sentences_that_hold_its_evidence() -> None:
+    summary = ("Talks resumed in Geneva on Monday. Turkey sent more than 2100 military vehicles to the border. "
+               "Markets were calm.")
+    start = summary.index("2100")
+    evidence = Evidence(field="summary", start=start, end=start + len("2100 military vehicles"),
+                        text="2100 military vehicles")
+    found = Match(rule="buildup-forces", title="Buildup", severity=Severity.HIGH, tags=("buildup",),
+                  evidence=(evidence,),
+                  quantities=(Quantity("vehicles", 2100, "more than", "more than 2100 military vehicles"),))
+    text = match_summary(item("Buildup on the border", summary=summary), found)
+    assert text.splitlines() == ["Turkey sent more than 2100 military vehicles to the border.",
+                                 "vehicles: more than 2100 military vehicles"]

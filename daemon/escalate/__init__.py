@@ -64,7 +64,7 @@ class Escalation:
                 if alert is not None:
                     decided.append(alert)
             self.deadlines.track(item, match, placement.story_id, now)
-            decided.extend(self.situations.observe(placement.story_id, item, match, now))
+        decided.extend(self.situations.observe(placement.story_id, item, matches, now))
         if fired != placement.fired:
             self.stories.fired(placement.story_id, frozenset(fired))
         if not placement.created and placement.new_source and placement.sources in self.config.story_updates:
@@ -106,7 +106,7 @@ class Escalation:
             kind="match",
             severity=match.severity,
             title=f"{match.title}: {item.title}",
-            summary=item.summary[:500],
+            summary=match_summary(item, match),
             created=now,
             rule=match.rule,
             tags=match.tags,
@@ -152,3 +152,32 @@ def _superseded(matches: list[Match]) -> frozenset[str]:
         if match.tags
         and any(other.severity > match.severity and set(match.tags) <= set(other.tags) for other in matches)
     )
+
+
+EXCERPT_CHARS = 600
+
+
+def match_summary(item: Item, match: Match) -> str:
+    """What a reader needs to judge the match: the sentences of the item that hold its evidence, then the
+    quantities and the deadline it read; the item's opening when the evidence is all in the title."""
+    sentences: list[str] = []
+    for evidence in match.evidence:
+        if evidence.field != "summary":
+            continue
+        sentence = _sentence_around(item.summary, evidence.start, evidence.end)
+        if sentence not in sentences:
+            sentences.append(sentence)
+    excerpt = " … ".join(sentences) if sentences else item.summary
+    if len(excerpt) > EXCERPT_CHARS:
+        excerpt = excerpt[: EXCERPT_CHARS - 1].rstrip() + "…"
+    facts = [f"{q.unit}: {q.text}" for q in match.quantities]
+    if match.deadline is not None:
+        facts.append(f"deadline: {match.deadline.at:%Y-%m-%d %H:%M} UTC ({match.deadline.text})")
+    return "\n".join(part for part in (excerpt, "; ".join(facts)) if part)
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    opening = max(text.rfind(". ", 0, start), text.rfind("! ", 0, start), text.rfind("? ", 0, start))
+    closing = min((found for found in (text.find(mark, end) for mark in (". ", "! ", "? ")) if found != -1),
+                  default=len(text) - 1)
+    return text[opening + 2 if opening != -1 else 0 : closing + 1].strip()

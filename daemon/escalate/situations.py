@@ -84,24 +84,32 @@ class Situations:
         self.rules = rules
         self.throttle = throttle
 
-    def observe(self, story_id: str, item: Item, match: Match, now: datetime) -> list[Alert]:
-        """Record the match's signals; alert for each situation whose level rose."""
+    def observe(self, story_id: str, item: Item, matches: list[Match], now: datetime) -> list[Alert]:
+        """Record the signals of one item's matches, then alert once for each situation whose level rose: a
+        report that lifts a place from watch to high says so in one alert, with every finding behind it."""
         stamp = int(now.timestamp())
+        touched: dict[str, tuple[str, set[str], set[str]]] = {}
+        for match in matches:
+            for kind, situation in situation_keys(match, self.rules.group_kinds):
+                _, added, rule_ids = touched.setdefault(situation, (kind, set(), set()))
+                rule_ids.add(match.rule)
+                for tag in match.tags:
+                    inserted = self.db.connection.execute(
+                        "INSERT OR IGNORE INTO situation_signals "
+                        "(situation, tag, story_id, rule, at, item_title, item_link, item_feed) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
+                    ).rowcount
+                    if inserted:
+                        added.add(tag)
+                        self._score(situation, kind, tag, now)
         alerts = []
-        for kind, situation in situation_keys(match, self.rules.group_kinds):
-            added: set[str] = set()
-            for tag in match.tags:
-                inserted = self.db.connection.execute(
-                    "INSERT OR IGNORE INTO situation_signals "
-                    "(situation, tag, story_id, rule, at, item_title, item_link, item_feed) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
-                ).rowcount
-                if inserted:
-                    added.add(tag)
-                    self._score(situation, kind, tag, now)
+        for situation, (kind, added, rule_ids) in touched.items():
             # Only the rules these signals concern can have risen; the others are where they were or lower.
-            concerned = [rule for rule in self.rules.grouped_by(kind) if concerns(rule, added, match.rule)]
+            concerned = [
+                rule for rule in self.rules.grouped_by(kind)
+                if any(concerns(rule, added, rule_id) for rule_id in rule_ids)
+            ]
             if concerned:
                 alert = self._reassess(situation, concerned, now, rising_only=True)
                 if alert is not None:
