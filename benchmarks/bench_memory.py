@@ -56,7 +56,7 @@ def run(quick: bool) -> list[Result]:
         result(NAME, f"pipeline RSS after {last['items']:,} items", last["rss_mb"], "MB"),
         result(NAME, f"pipeline RSS growth, {steps[0]['items']:,} -> {last['items']:,} items",
                last["rss_mb"] - steps[0]["rss_mb"], "MB"),
-        result(NAME, "pipeline peak RSS (ru_maxrss)", done["peak_rss_mb"], "MB"),
+        result(NAME, "pipeline peak RSS (VmHWM)", done["peak_rss_mb"], "MB"),
         result(NAME, f"state DB after {last['items']:,} items (1d retention, 4d span)", done["db_mb"], "MB"),
         result(NAME, "pipeline items/s (mostly silent batches)", last["items"] / max(last["elapsed_s"], 1e-9), "1/s"),
         result(NAME, f"daemon peak RSS, {scale}, {last['items']:,} seen", daemon.peak_rss_mb, "MB", "< 250"),

@@ -1,12 +1,15 @@
-"""Measuring a child process: wall time, CPU seconds and peak RSS, the way the kernel accounts them.
+"""Measuring a child process: wall time, CPU seconds and peak resident memory, the way the kernel accounts them.
 
-CPU and ru_maxrss come from wait4(2), so they cover the child and every descendant it waited for. A descendant
-the child did not wait for (multiprocessing's forkserver, which reaps the parse workers, outlives the daemon by a
-moment) would escape that count, so the benchmark process makes itself a child subreaper: such orphans are
-re-parented to it and reaped here, and their CPU is added. ru_maxrss of a process tree is the largest single
-process, not the sum, so the tree's
-proportional resident memory (Pss) is also sampled from /proc while the child runs; the peak RSS reported is the
-larger of the two.
+CPU comes from wait4(2), so it covers the child and every descendant it waited for. A descendant the child did
+not wait for (multiprocessing's forkserver, which reaps the parse workers, outlives the daemon by a moment) would
+escape that count, so the benchmark process makes itself a child subreaper: such orphans are re-parented to it
+and reaped here, and their CPU is added.
+
+Memory is read from /proc every 50 ms while the child runs, not from ru_maxrss: Linux folds the spawning
+process's own peak into a child's ru_maxrss at exec, so a benchmark runner that has grown to 150 MB would make
+every child look at least that big. The peak reported is the larger of the process tree's summed proportional
+memory (Pss: pages a forked worker shares with its parent count once) and the largest single process's
+high-water mark (VmHWM, which also keeps a peak that fell between two samples).
 """
 
 from __future__ import annotations
@@ -47,10 +50,17 @@ class ChildRun:
         return self
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB (0 once it has gone). Proportional (Pss), so
-    pages a forked worker shares with its parent are counted once, not once per process."""
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def tree_memory_kb(pid: int) -> tuple[int, dict[int, int]]:
+    """(summed Pss of a process and all its descendants, each one's VmHWM), in KiB; empty once it has gone."""
     total = 0
+    high_water: dict[int, int] = {}
     pending = [pid]
     while pending:
         current = pending.pop()
@@ -59,23 +69,33 @@ def tree_rss_kb(pid: int) -> int:
                 if line.startswith("Pss:"):
                     total += int(line.split()[1])
                     break
+            high_water[current] = _status_kb(current, "VmHWM:")
             for task in Path(f"/proc/{current}/task").iterdir():
                 children = (task / "children").read_text().split()
                 pending.extend(int(child) for child in children)
-    return total
+    return total, high_water
 
 
-class _RssSampler(threading.Thread):
+class _MemorySampler(threading.Thread):
     def __init__(self, pid: int, interval_s: float) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.interval_s = interval_s
-        self.peak_kb = 0
+        self.peak_tree_kb = 0
+        self.high_water_kb: dict[int, int] = {}
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval_s):
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+        while True:
+            tree_kb, high_water = tree_memory_kb(self.pid)
+            self.peak_tree_kb = max(self.peak_tree_kb, tree_kb)
+            self.high_water_kb.update(high_water)
+            if self.stopped.wait(self.interval_s):
+                return
+
+    @property
+    def peak_kb(self) -> int:
+        return max(self.peak_tree_kb, *self.high_water_kb.values(), 0)
 
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -96,9 +116,9 @@ def _children() -> set[int]:
     return found
 
 
-def _reap_orphans(unrelated: set[int]) -> tuple[float, int]:
-    """Wait for descendants of the finished child that were re-parented to us; (their CPU s, their max RSS KiB)."""
-    cpu_s, max_rss_kb = 0.0, 0
+def _reap_orphans(unrelated: set[int]) -> float:
+    """Wait for descendants of the finished child that were re-parented to us; their CPU seconds."""
+    cpu_s = 0.0
     deadline = time.monotonic() + _ORPHAN_GRACE_S
     while orphans := _children() - unrelated:
         for pid in orphans:
@@ -106,11 +126,10 @@ def _reap_orphans(unrelated: set[int]) -> tuple[float, int]:
                 reaped, _status, usage = os.wait4(pid, os.WNOHANG if time.monotonic() < deadline else 0)
                 if reaped:
                     cpu_s += usage.ru_utime + usage.ru_stime
-                    max_rss_kb = max(max_rss_kb, usage.ru_maxrss)
                 elif time.monotonic() >= deadline:
                     os.kill(pid, signal.SIGKILL)
         time.sleep(0.01)
-    return cpu_s, max_rss_kb
+    return cpu_s
 
 
 def run_child(
@@ -125,7 +144,7 @@ def run_child(
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=dict(env or os.environ),
                                    cwd=cwd or REPO)
-        sampler = _RssSampler(process.pid, rss_interval_s)
+        sampler = _MemorySampler(process.pid, rss_interval_s)
         sampler.start()
         deadline = started + timeout_s
         while True:
@@ -140,7 +159,7 @@ def run_child(
         wall_s = time.perf_counter() - started
         sampler.stopped.set()
         sampler.join()
-        orphan_cpu_s, orphan_rss_kb = _reap_orphans(unrelated)
+        orphan_cpu_s = _reap_orphans(unrelated)
         process.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it; tell Popen
         stdout.seek(0)
         stderr.seek(0)
@@ -150,7 +169,7 @@ def run_child(
     return ChildRun(
         wall_s=wall_s,
         cpu_s=usage.ru_utime + usage.ru_stime + orphan_cpu_s,
-        peak_rss_mb=max(usage.ru_maxrss, orphan_rss_kb, sampler.peak_kb) / 1024,
+        peak_rss_mb=sampler.peak_kb / 1024,
         returncode=process.returncode,
         stdout=outputs[0],
         stderr=outputs[1],

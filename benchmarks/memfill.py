@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,9 +30,11 @@ _TAG = re.compile(r"<[^>]+>")
 PRUNE_EVERY = timedelta(hours=1)
 
 
-def resident_mb() -> float:
+def resident_mb(field: str = "VmRSS:") -> float:
+    """This process's resident memory now, or with "VmHWM:" its peak (ru_maxrss would include the peak of the
+    process that started this one: see benchmarks.measure)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -94,7 +95,7 @@ def main() -> None:
             }), flush=True)
     db.close()
     print(json.dumps({"stage": "done", "db_mb": round(database_mb(settings.database_path), 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}),
+                      "peak_rss_mb": round(resident_mb("VmHWM:"), 1)}),
           flush=True)
 
 

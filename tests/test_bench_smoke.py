@@ -141,7 +141,18 @@ def test_child_accounting_counts_descendants_the_child_did_not_wait_for() -> Non
     child = run_child([sys.executable, "-c", code], timeout_s=30)
     assert child.returncode == 0
     assert child.cpu_s >= 0.3
-    assert child.peak_rss_mb > 1
+
+
+def test_child_memory_is_the_childs_own_not_the_spawners() -> None:
+    # The test process itself is far larger than a bare interpreter; ru_maxrss would report at least its size.
+    ballast = bytearray(120 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    small = run_child([sys.executable, "-c", "import time; time.sleep(0.3)"], timeout_s=30)
+    big = run_child([sys.executable, "-c", "import time; b = bytearray(80 << 20); b[::4096] = b'x' * len(b[::4096]); "
+                     "time.sleep(0.3)"], timeout_s=30)
+    assert 1 < small.peak_rss_mb < 60
+    assert big.peak_rss_mb >= 80
+    del ballast
 
 
 def test_stall_report_is_what_bench_poll_reads() -> None:
