@@ -9,9 +9,16 @@ Two sources (both under ../shared/corpus, never copied into the repository):
                     without deaths whose notes report people injured or wounded are left out of the casualties
                     score (neither true nor false): the fatality count cannot say what they are.
    - territorial <- sub_event_type "Non-state actor overtakes territory", "Government regains territory" or
-                    "Non-violent transfer of territory"
-   - buildup, deadline, shootdown, displacement: ACLED has no event type for them ("Disrupted weapons use" mixes
-     intercepted drones with defused mines and seized weapons), so they are measured on the hand-labelled feeds.
+                    "Non-violent transfer of territory"; and, labelled by hand in benchmarks/labels/acled.tsv,
+                    other events (mostly "Armed clash") whose notes report a town, site or position taken: every
+                    event whose notes contain a word of capture or taking control was read.
+   - buildup, deadline, shootdown, displacement: ACLED has no event type that means exactly these, so they are
+     labelled by hand in benchmarks/labels/acled.tsv (event id, tags, a reason in our words). Read and labelled:
+     every event whose notes ACLED opens with "Movement of forces:" (deployments and reinforcements are buildup,
+     routine patrols and supply convoys are not), "Interception:" or "Displacement:", every event whose notes
+     contain a word of flight (fled, flee, displac, evacuat, refugee, IDP), of shooting down (shot down, shoot
+     down, intercept, downed) or of a deadline (ultimatum, deadline), and every event the pack tagged with one of
+     the four. An event not in the file has none of the four tags.
    Limits: ACLED notes are terse analyst prose, not headlines; a note may mention a strike or a death that is not
    the coded event ("...in retaliation for shelling the day before"), which this scoring counts against us.
 2. The items of the real feeds in feeds/, labelled by hand in benchmarks/labels/feeds.tsv (file, hash of the
@@ -41,8 +48,9 @@ SHARED = REPO.parent / "shared"
 ACLED = SHARED / "corpus" / "acled" / "acled-2022-h1.csv"
 FEEDS = SHARED / "corpus" / "feeds"
 LABELS = Path(__file__).resolve().parent / "labels" / "feeds.tsv"
+ACLED_LABELS = Path(__file__).resolve().parent / "labels" / "acled.tsv"
 TAGS = ("buildup", "deadline", "shootdown", "casualties", "displacement", "territorial", "strike")
-ACLED_TAGS = ("strike", "casualties", "territorial")
+ACLED_TAGS = TAGS
 _STRIKE = {"Air/drone strike", "Shelling/artillery/missile attack"}
 _TERRITORIAL = {"Non-state actor overtakes territory", "Government regains territory",
                 "Non-violent transfer of territory"}
@@ -92,8 +100,8 @@ def acled_unscored(row: dict[str, str]) -> set[str]:
     return set()
 
 
-def acled_truth(row: dict[str, str]) -> set[str]:
-    truth = set()
+def acled_truth(row: dict[str, str], labels: dict[str, set[str]]) -> set[str]:
+    truth = set(labels.get(row["event_id_cnty"], ()))
     if row["sub_event_type"] in _STRIKE:
         truth.add("strike")
     if int(row["fatalities"] or 0) > 0:
@@ -104,12 +112,13 @@ def acled_truth(row: dict[str, str]) -> set[str]:
 
 
 def acled_items(path: Path = ACLED) -> Iterator[tuple[Item, set[str], set[str]]]:
+    labels = read_labels(ACLED_LABELS, key_columns=1)
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             published = datetime.fromisoformat(row["event_date"]).replace(tzinfo=UTC)
             notes = re.sub(r"\s*\[size=[^\]]*\]", "", row["notes"])
             yield (Item(id=row["event_id_cnty"], feed="acled", title="", link="", published=published,
-                        summary=notes), acled_truth(row), acled_unscored(row))
+                        summary=notes), acled_truth(row, labels), acled_unscored(row))
 
 
 def feed_items(directory: Path = FEEDS) -> Iterator[tuple[str, Item]]:
@@ -124,13 +133,14 @@ def feed_items(directory: Path = FEEDS) -> Iterator[tuple[str, Item]]:
             yield f"{path.name}\t{content_hash(item.title, item.summary)[:12]}", item
 
 
-def read_labels(path: Path = LABELS) -> dict[str, set[str]]:
+def read_labels(path: Path = LABELS, key_columns: int = 2) -> dict[str, set[str]]:
+    """Tags by key: the first `key_columns` columns (feeds.tsv: file and hash; acled.tsv: event id), then tags."""
     labels: dict[str, set[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        name, digest, tags = line.split("\t")[:3]
-        labels[f"{name}\t{digest}"] = {tag for tag in tags.split(",") if tag and tag != "-"}
+        columns = line.split("\t")
+        labels["\t".join(columns[:key_columns])] = {tag for tag in columns[key_columns].split(",") if tag != "-"}
     return labels
 
 

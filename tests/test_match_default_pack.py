@@ -33,6 +33,17 @@ def pack() -> RuleSet:
     ("strike", "Israeli airstrikes hit Gaza overnight", ""),
     ("strike", "Heavy shelling of Kharkiv continues", ""),
     ("strike", "Russian missiles struck energy infrastructure in Lviv", ""),
+    # found while measuring on ACLED notes and feed items (docs/rules.md)
+    ("buildup", "The U.S. builds up military forces in the region", ""),
+    ("buildup", "Rebel forces deployed to the front line near the city", ""),
+    ("shootdown", "Interception: air defence forces shot down a reconnaissance drone over the coast", ""),
+    ("shootdown", "Rebels shot down two army Mi-24 and Mi-8 helicopters near the river", ""),
+    ("shootdown", "Air defences shot down unidentified aerial targets near the border", ""),
+    ("displacement", "Over 2,000 villagers were forced to flee after soldiers raided the area", ""),
+    ("displacement", "Aid workers say 300,000 people are fleeing a lightning rebel offensive", ""),
+    ("displacement", "170 civilians were evacuated from the city on Sunday", ""),
+    ("displacement", "About 3,000 refugees crossed into the neighbouring country overnight", ""),
+    ("territorial", "Government forces recapture positions in clashes with rebels", ""),
 ])
 def test_fires(pack: RuleSet, tag: str, title: str, summary: str) -> None:
     assert tag in tags(pack.match(item(title, summary)))
@@ -65,6 +76,28 @@ def test_fires(pack: RuleSet, tag: str, title: str, summary: str) -> None:
     ("Bus crash kills 12 on mountain road", ""),
     ("Workers strike for better pay", "The strike continues into its second week."),
     ("New film captured the imagination of audiences", ""),
+    ("George Washington led the Siege of Boston", "He never wore wooden teeth, historians say."),
 ])
 def test_stays_quiet(pack: RuleSet, title: str, summary: str) -> None:
     assert pack.match(item(title, summary)) == []
+
+
+@pytest.mark.parametrize(("tag", "title", "summary"), [
+    # a date is not a number of troops
+    ("buildup", "On 12 May 2022, soldiers positioned on the border fired tear gas at farmers", ""),
+    # names of units and groups that contain a word of the rules
+    ("buildup", "Militants attacked a Popular Mobilization Forces brigade near the town", ""),
+    ("territorial", "Liberation Army fighters attacked a police station in the district", ""),
+    # looting, attempts
+    ("territorial", "Militants seized four canoes and livestock in the village", ""),
+    ("territorial", "Russian forces tried to capture the city but were repelled", ""),
+    # people displaced long ago, attackers who fled, advocacy
+    ("displacement", "Gunmen shot dead a displaced man in the camp", ""),
+    ("displacement", "Soldiers raided the refugee camp and arrested two men", ""),
+    ("displacement", "The attackers fled on motorcycles after the raid on the army post", ""),
+    ("displacement", "Protesters marched in support of refugees fleeing the war", ""),
+    # "migrants" is not a MiG
+    ("shootdown", "Coast guard intercepted a boat carrying 80 migrants", ""),
+])
+def test_tag_stays_quiet(pack: RuleSet, tag: str, title: str, summary: str) -> None:
+    assert tag not in tags(pack.match(item(title, summary)))

@@ -33,6 +33,13 @@ def test_wildcard_covers_inflections(tmp_path: Path) -> None:
     assert not fires(rules, "a showdown")
 
 
+def test_wildcard_inside_a_phrase(tmp_path: Path) -> None:
+    rules = one_rule(tmp_path, 'any = ["shoot* down", "build* up"]')
+    for text in ("they are shooting down drones", "the army builds up its forces", "building-up"):
+        assert fires(rules, text), text
+    assert not fires(rules, "a build-out")
+
+
 def test_word_boundaries_work_beside_non_ascii_letters(tmp_path: Path) -> None:
     rules = one_rule(tmp_path, 'any = ["Idleb", "Київ"]')
     assert fires(rules, "Frappes sur Idleb, à l'aube")

@@ -49,7 +49,13 @@ _WORD = re.compile(r"[^\W_]+")
 _STARTERS = frozenset(
     {phrase.split()[0] for phrase in (*QUALIFIERS, *_VAGUE)} | set(_UNITS) | {"a", "an"}
 )
-_YEAR_CONTEXT = re.compile(r"(?:in|since|until|by|from|of|to|and|before|after)\s+$", re.IGNORECASE)
+# A year is a date, not a count, after these words or a month ("On 12 May 2022, Israeli forces ..." holds no
+# 2022 forces).
+_YEAR_CONTEXT = re.compile(
+    r"(?:\b(?:in|since|until|by|from|of|to|and|before|after)|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"[a-z]*\.?)\s+$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)

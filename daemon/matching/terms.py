@@ -23,6 +23,7 @@ import re2
 
 _WORD_TAIL = r"\w*"
 _SEPARATOR = r"[\s\-‐‑–]+"
+_LOOSE_TAIL = r"\S*"
 _BOUNDED_HEAD = r"(?i)(?<!\w)(?:"
 _BOUNDED_TAIL = r")(?!\w)"
 _SHORT_TERM = 6
@@ -89,8 +90,11 @@ def loose(pattern: str) -> str:
     body = pattern[len(_BOUNDED_HEAD) : -len(_BOUNDED_TAIL)]
     literal = body.replace(_WORD_TAIL, "").replace("\\", "")
     if "|" not in body and len(literal) >= _SHORT_TERM:
-        # Long terms rarely hide inside other words, and boundaries would triple the Set's compile time.
-        return f"(?i){body.replace(_WORD_TAIL, '')}"
+        # Long terms rarely hide inside other words, and boundaries would triple the Set's compile time. A word
+        # tail at the end can go (what is left is a prefix of every match); inside a phrase ("build* up") it must
+        # stay, as any run of non-space characters, or "builds up" would never reach the bounded search.
+        trimmed = body[: -len(_WORD_TAIL)] if body.endswith(_WORD_TAIL) else body
+        return f"(?i){trimmed.replace(_WORD_TAIL, _LOOSE_TAIL)}"
     # An ASCII boundary is cheap for RE2 and still a superset of the Unicode one: it only refuses where an ASCII
     # letter or digit touches the term. Without it, "war" would pass every "toward" and "software".
     return f"(?i)(?:^|[^A-Za-z0-9_])(?:{body.replace(_WORD_TAIL, '[A-Za-z0-9_]*')})(?:$|[^A-Za-z0-9_])"
