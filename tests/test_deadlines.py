@@ -25,6 +25,7 @@ MONDAY = datetime(2020, 2, 17, 9, 0, tzinfo=UTC)
     ("by tomorrow", "2020-02-18T23:59:59", "by tomorrow"),
     ("by Monday", "2020-02-24T23:59:59", "by Monday"),
     ("by Feb 10", "2021-02-10T23:59:59", "by Feb 10"),
+    ("refused to leave before the March 1 deadline", "2020-03-01T23:59:59", "before the March 1"),
 ])
 def test_resolution(text: str, at: str, phrase: str) -> None:
     [deadline] = find_deadlines(text, MONDAY)

@@ -106,7 +106,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], _Resolver], ...] = tupl
         (rf"\b{_BY}\s+(?:the\s+)?(?P<period>year|month|week)['’]s\s+end\b", ("s end",), _period_end),
         (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:this\s+|next\s+)?(?P<weekday>{'|'.join(_WEEKDAYS)})\b",
          ("day",), _weekday),
-        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?{_MONTH}\s+{_DAY}\b", _MONTH_CUES, _date),
+        (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?|the\s+)?{_MONTH}\s+{_DAY}\b", _MONTH_CUES, _date),
         (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b", _MONTH_CUES, _date),
         (rf"\bwithin\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<span>hour|day|week)s?\b", ("within",), _relative),
         (rf"\b{_COUNT}[\s-](?P<span>hour|day|week)s?\s+(?:deadline|ultimatum)\b", ("deadline", "ultimatum"),
