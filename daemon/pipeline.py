@@ -76,6 +76,6 @@ class Pipeline:
             self.router.enqueue(alerts)
         return tuple(alerts)
 
-    def prune(self) -> int:
-        """Forget seen items past the retention period; returns how many were dropped."""
-        return self.seen.prune(self.clock.now() - self.settings.store.retention)
+    def prune(self, limit: int | None = None) -> int:
+        """Forget seen items past the retention period (at most `limit`); returns how many were dropped."""
+        return self.seen.prune(self.clock.now() - self.settings.store.retention, limit)

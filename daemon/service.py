@@ -37,8 +37,11 @@ log = logging.getLogger(__name__)
 
 TICK_EVERY = timedelta(seconds=15)
 FLUSH_EVERY = timedelta(seconds=5)
-"""How often the health of polls that found nothing new is written (in one transaction)."""
+"""How often the health of polls that found nothing new is written (in chunks, see FeedStates.flush_in_chunks)."""
 PRUNE_EVERY = timedelta(hours=1)
+PRUNE_ROWS_PER_COMMIT = 500
+"""Expired seen items deleted per statement, the event loop running in between: the pruning of a busy day is
+hundreds of thousands of rows."""
 
 
 class PollOutcome(StrEnum):
@@ -117,8 +120,10 @@ class Service:
         now = self.clock.now()
         names = []
         outcomes: dict[str, PollOutcome] = {}
+        # One query for the few failing feeds, not one per feed: this runs on the event loop.
+        unhealthy = {state.name: state for state in self.states.unhealthy()}
         for name in self._feeds:
-            state = self.states.get(name)
+            state = unhealthy.get(name)
             if state is not None and state.consecutive_failures and state.next_poll_at and state.next_poll_at > now:
                 log.info('feed "%s": backing off until %s after %d failure(s); not polled',
                          name, state.next_poll_at.isoformat(timespec="seconds"), state.consecutive_failures,
@@ -137,9 +142,9 @@ class Service:
                 await polls
             return outcomes
         outcomes.update(zip(names, polls.result(), strict=True))
-        self.states.flush()
+        await self._flush()
         self.pipeline.tick()
-        self.pipeline.prune()
+        await self._prune()
         await self.worker.drain(timeout_s=self.settings.http.total_timeout.total_seconds())
         self.last_cycle_at = self.clock.now()
         return outcomes
@@ -342,9 +347,10 @@ class Service:
         (so a restart neither floods every host nor forgets a backoff), else starts within the jitter."""
         now = self.clock.now()
         jitter = self.settings.polling.jitter
+        states = {state.name: state for state in self.states.all()}
         schedules = {}
         for name, feed in self._feeds.items():
-            state = self.states.get(name)
+            state = states.get(name)
             if state is None or state.gone:
                 continue
             interval = self.settings.feed_interval(feed)
@@ -356,13 +362,19 @@ class Service:
         return schedules
 
     async def _flush(self) -> None:
-        self.states.flush()
+        await self.states.flush_in_chunks()
 
     async def _tick(self) -> None:
         self.pipeline.tick()
 
     async def _prune(self) -> None:
-        dropped = self.pipeline.prune()
+        dropped = 0
+        while True:
+            chunk = self.pipeline.prune(limit=PRUNE_ROWS_PER_COMMIT)
+            dropped += chunk
+            if chunk < PRUNE_ROWS_PER_COMMIT:
+                break
+            await asyncio.sleep(0)
         if dropped:
             log.info("forgot %d seen item(s) older than %s", dropped, self.settings.store.retention)
 

@@ -208,3 +208,16 @@ async def test_recovery_resets_the_failure_count(server: FeedServer, service_for
     assert await service.run_once() == {"flaky": PollOutcome.CHANGED}
     state = service.states.get("flaky")
     assert state.consecutive_failures == 0 and state.last_error is not None and state.health == "ok"
+
+
+async def test_a_cycle_prunes_every_expired_item_in_chunks(server: FeedServer, service_for: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("daemon.service.PRUNE_ROWS_PER_COMMIT", 3)
+    server.add_feed("a", 2)
+    service = await service_for([{"name": "a", "url": server.url("/feed/a")}])
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    expired = [Item(id=f"old-{index}", feed="a", title="t", link=f"https://e.org/{index}", published=long_ago,
+                    summary="") for index in range(5)]
+    service.pipeline.seen.filter_new(expired, long_ago)  # ten keys, past any retention
+    assert await service.run_once() == {"a": PollOutcome.CHANGED}
+    assert service.pipeline.seen.count() == 4  # only the feed's two items (id and link keys) are left

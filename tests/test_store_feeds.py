@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,3 +99,61 @@ def test_seen_items_dedupe_by_id_and_link_and_prune(db: Database) -> None:
     assert seen.prune(NOW + timedelta(days=30)) == 3
     assert seen.count() == 4
     assert seen.filter_new([first[1]], later) == []
+
+
+async def test_chunked_flush_lets_polls_run_and_never_overwrites_a_newer_outcome(db: Database) -> None:
+    states = FeedStates(db)
+    names = [f"f{index}" for index in range(6)]
+    states.sync([feed(name) for name in names])
+    for name in names:
+        states.touch(name, status=304, now=NOW, next_poll_at=NOW, etag='"old"', last_modified=None)
+    later = NOW + timedelta(minutes=10)
+    ran_between_chunks: list[int] = []
+
+    async def polls_meanwhile() -> None:
+        # Runs at the flush's first yield, after the first chunk (f0, f1) was written.
+        ran_between_chunks.append(db.connection.execute(
+            "SELECT count(*) FROM feed_state WHERE etag IS NOT NULL").fetchone()[0])
+        states.record_failure("f3", error="HTTP 500", status=500, now=later, next_poll_at=later)
+        states.touch("f4", status=304, now=later, next_poll_at=later, etag='"new"', last_modified=None)
+
+    await asyncio.gather(states.flush_in_chunks(rows_per_commit=2), polls_meanwhile())
+    assert ran_between_chunks == [2]
+    fresh = {state.name: state for state in FeedStates(db).all()}
+    assert fresh["f3"].consecutive_failures == 1 and fresh["f3"].etag is None  # the older 304 did not clear it
+    assert all(fresh[name].etag == '"old"' for name in ("f0", "f1", "f2", "f5"))
+    assert states.get("f3").health == "failing"  # type: ignore[union-attr]
+    # f4's newer touch is neither lost nor replaced by the older one: it waits for the next flush.
+    assert fresh["f4"].etag is None and states.get("f4").etag == '"new"'  # type: ignore[union-attr]
+    states.flush()
+    f4 = FeedStates(db).get("f4")
+    assert f4 is not None and f4.etag == '"new"' and f4.last_success_at == later
+
+
+def test_unhealthy_feeds_are_counted_without_flushing(db: Database) -> None:
+    states = FeedStates(db)
+    states.sync([feed("a"), feed("b"), feed("c")])
+    states.record_failure("a", error="HTTP 500", status=500, now=NOW, next_poll_at=NOW)
+    states.record_failure("b", error="HTTP 500", status=500, now=NOW, next_poll_at=NOW)
+    states.mark_gone("c", error="HTTP 410 Gone", now=NOW)
+    states.touch("b", status=304, now=NOW, next_poll_at=NOW, etag=None, last_modified=None)  # b recovered
+    assert [(state.name, state.health) for state in states.unhealthy()] == [("a", "failing"), ("c", "gone")]
+    assert states.count_unhealthy() == 2
+    assert FeedStates(db).count_unhealthy() == 3  # b's recovery is still pending, in memory only
+
+
+def test_seen_items_pruned_in_chunks_oldest_first(db: Database) -> None:
+    seen = SeenItems(db)
+    for day in range(5):
+        seen.filter_new([item("a", f"day{day}", f"https://e.org/{day}")], NOW + timedelta(days=day))
+    cutoff = NOW + timedelta(days=3)  # days 0, 1 and 2 have expired: two keys each
+
+    def days_left() -> list[int]:
+        rows = db.connection.execute("SELECT seen_at FROM seen_items ORDER BY seen_at").fetchall()
+        return [(row[0] - int(NOW.timestamp())) // 86400 for row in rows]
+
+    assert seen.prune(cutoff, limit=4) == 4
+    assert days_left() == [2, 2, 3, 3, 4, 4]
+    assert seen.prune(cutoff, limit=4) == 2
+    assert seen.prune(cutoff, limit=4) == 0
+    assert days_left() == [3, 3, 4, 4]
