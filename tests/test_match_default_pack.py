@@ -87,6 +87,9 @@ def test_stays_quiet(pack: RuleSet, title: str, summary: str) -> None:
     ("buildup", "On 12 May 2022, soldiers positioned on the border fired tear gas at farmers", ""),
     # names of units and groups that contain a word of the rules
     ("buildup", "Militants attacked a Popular Mobilization Forces brigade near the town", ""),
+    # an ambush of a convoy, a protest against a deployment
+    ("buildup", "Rebels ambushed a military convoy carrying reinforcements to the front", ""),
+    ("buildup", "Protesters held a rally against the deployment of troops abroad", ""),
     ("territorial", "Liberation Army fighters attacked a police station in the district", ""),
     # looting, attempts
     ("territorial", "Militants seized four canoes and livestock in the village", ""),
