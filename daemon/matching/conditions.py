@@ -51,6 +51,7 @@ class ItemContext:
         self._summary_offset = len(item.title) + 1
         self._spans: dict[str, list[tuple[FieldText, int, int]]] = {}
         self._quantities: dict[str, list[FoundQuantity]] = {}
+        self._numbers: dict[str, list[NumberPhrase]] = {}
 
     def spans(self, pattern: str) -> list[tuple[FieldText, int, int]]:
         if pattern not in self.hit_patterns:
@@ -68,16 +69,20 @@ class ItemContext:
             self._spans[pattern] = cached
         return cached
 
-    @cached_property
-    def numbers(self) -> tuple[list[NumberPhrase], ...]:
-        return tuple(find_numbers(text.text) for text in self.fields)
+    def numbers(self, text: FieldText) -> list[NumberPhrase]:
+        """The numbers of one field, read once, and only for a field that a quantity condition needs."""
+        found = self._numbers.get(text.field)
+        if found is None:
+            found = self._numbers[text.field] = find_numbers(text.text)
+        return found
 
     def quantities(self, family: UnitFamily) -> list[FoundQuantity]:
         cached = self._quantities.get(family.name)
         if cached is None:
+            # A field without a unit word of the family holds no quantity of it: its numbers need not be read.
             cached = [
-                found for text, numbers in zip(self.fields, self.numbers, strict=True)
-                for found in extract(family, text, numbers)
+                found for text in self.fields if any(text.spans(pattern) for pattern in family.patterns)
+                for found in extract(family, text, self.numbers(text))
             ]
             self._quantities[family.name] = cached
         return cached
