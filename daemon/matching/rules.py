@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from daemon.matching.gazetteer import Gazetteer
 from daemon.matching.load import LoadedRules, Rule, load
 from daemon.matching.model import Evidence, Match
 from daemon.matching.prefilter import Prefilter
+from daemon.matching.text import FieldText
 
 _Span = tuple[str, int, int]
 """Field, start and end of a mention."""
@@ -58,44 +59,84 @@ class RuleSet:
         reference = item.published or now or item.fetched_at or datetime.now(UTC)
         context = ItemContext(item, hits, reference)
         matches = []
-        places: tuple[str, ...] | None = None
-        actors: tuple[str, ...] = ()
+        mentions: _Mentions | None = None
         for rule in candidates:
             found = rule.condition.evaluate(context)
             if found is None:
                 continue
-            if places is None:
-                places, actors = self._mentioned(context)
+            if mentions is None:
+                mentions = self._mentions(context)
+            evidence = tuple(sorted(set(found.evidence), key=_reading_order))
+            places, actors = mentions.near(evidence, context)
             matches.append(Match(
                 rule=rule.id, title=rule.title, severity=rule.severity, tags=rule.tags,
-                evidence=tuple(sorted(set(found.evidence), key=_reading_order)),
+                evidence=evidence,
                 quantities=tuple(dict.fromkeys(found.quantities)),
                 deadline=found.deadlines[0] if found.deadlines else None, places=places, actors=actors,
                 description=rule.description,
             ))
         return matches
 
-    def _mentioned(self, context: ItemContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Names of the gazetteer places and actors mentioned in the item, each in order of first mention (ties in
-        gazetteer order). A country can be both a place and an actor, but one word of the text is reported once:
-        as a place when a place entry names it ("Ukraine"), as an actor only through words that name no place
-        ("Ukrainian", "Zelensky")."""
+    def _mentions(self, context: ItemContext) -> _Mentions:
+        """Where the item mentions each gazetteer place and actor."""
         spans_by_kind: dict[str, list[tuple[int, str, list[_Span]]]] = {"place": [], "actor": []}
         for pattern in context.hit_patterns & self._entry_patterns.keys():
             order, entry = self._entry_patterns[pattern]
             spans: list[_Span] = [(text.field, start, end) for text, start, end in context.spans(pattern)]
             if spans:
                 spans_by_kind[entry.kind].append((order, entry.name, spans))
-        taken = {span for _, _, spans in spans_by_kind["place"] for span in spans}
-        places = _first_mentions(spans_by_kind["place"], frozenset())
-        return places, _first_mentions(spans_by_kind["actor"], frozenset(taken))
+        return _Mentions(spans_by_kind["place"], spans_by_kind["actor"])
 
 
-def _first_mentions(entries: list[tuple[int, str, list[_Span]]], taken: frozenset[_Span]) -> tuple[str, ...]:
-    """Entry names in order of their first mention outside `taken` (title first, ties in gazetteer order)."""
+class _Mentions:
+    """The places and actors of one item, and which of them a match's evidence is about.
+
+    A match is about the places and actors named in the title and in the sentences that hold its evidence (and,
+    for such a sentence that names no place, the one before it, where pronouns find their names): in a
+    report that names Aleppo, Idlib and Hama, the shootdown "in Idlib" is Idlib's, not Hama's. When those
+    sentences name none, the match is about every place and actor of the item. A country can be both a place and
+    an actor, but one word of the text is reported once: as a place when a place entry names it ("Ukraine"), as
+    an actor only through words that name no place ("Ukrainian", "Zelensky")."""
+
+    def __init__(self, places: list[tuple[int, str, list[_Span]]], actors: list[tuple[int, str, list[_Span]]]) -> None:
+        self.places = places
+        self.actors = actors
+        self.taken = frozenset(span for _, _, spans in places for span in spans)
+
+    def near(self, evidence: tuple[Evidence, ...], context: ItemContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        summary = context.fields[1]
+        sentences = {summary.sentence_of(found.start) for found in evidence if found.field == "summary"}
+        # An evidence sentence that names no place leans on the one before: "... attacks in the Idlib region.
+        # Ankara vowed to drive them back unless they withdraw by the end of the month" is about Idlib.
+        named = {summary.sentence_of(start) for _, _, spans in self.places for field, start, _ in spans
+                 if field == "summary"}
+        sentences |= {sentence - 1 for sentence in sentences if sentence not in named}
+        in_sentences = _in(sentences, summary)
+
+        def close(span: _Span) -> bool:
+            return span[0] == "title" or in_sentences(span)
+
+        places = _first_mentions(self.places, frozenset(), close)
+        actors = _first_mentions(self.actors, self.taken, close)
+        if places or actors:
+            return places, actors
+        return _first_mentions(self.places, frozenset()), _first_mentions(self.actors, self.taken)
+
+
+def _in(sentences: set[int], summary: FieldText) -> Callable[[_Span], bool]:
+    def inside(span: _Span) -> bool:
+        return span[0] == "summary" and summary.sentence_of(span[1]) in sentences
+
+    return inside
+
+
+def _first_mentions(
+    entries: list[tuple[int, str, list[_Span]]], taken: frozenset[_Span], keep: Callable[[_Span], bool] = bool
+) -> tuple[str, ...]:
+    """Entry names in order of their first kept mention outside `taken` (title first, ties in gazetteer order)."""
     mentions = []
     for order, name, spans in entries:
-        own = [span for span in spans if span not in taken]
+        own = [span for span in spans if span not in taken and keep(span)]
         if own:
             field, start, _ = min(own, key=lambda span: (span[0] != "title", span[1]))
             mentions.append((field != "title", start, order, name))
