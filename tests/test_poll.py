@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -221,3 +222,25 @@ async def test_a_cycle_prunes_every_expired_item_in_chunks(server: FeedServer, s
     service.pipeline.seen.filter_new(expired, long_ago)  # ten keys, past any retention
     assert await service.run_once() == {"a": PollOutcome.CHANGED}
     assert service.pipeline.seen.count() == 4  # only the feed's two items (id and link keys) are left
+
+
+async def test_polls_started_a_few_at_a_time_keep_their_outcomes(server: FeedServer, service_for: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("daemon.service.POLLS_STARTED_AT_ONCE", 2)
+    for name in ("a", "c", "e"):
+        server.add_feed(name, 1)
+    feeds = [{"name": name, "url": server.url(f"/feed/{name}")} for name in "abcde"]
+    service = await service_for(feeds)
+    expected = {name: PollOutcome.CHANGED if name in "ace" else PollOutcome.ERROR for name in "abcde"}
+    assert await service.run_once() == expected
+
+    # Stopped while polls are being started: those started are cancelled, none is left running.
+    cycle = asyncio.create_task(service.run_once())
+    for _ in range(100):
+        if service._in_flight:
+            break
+        await asyncio.sleep(0)
+    assert service._in_flight
+    service.request_stop()
+    assert await cycle == {"b": PollOutcome.SKIPPED, "d": PollOutcome.SKIPPED}  # backing off, not polled
+    assert not service._in_flight

@@ -157,3 +157,19 @@ def test_seen_items_pruned_in_chunks_oldest_first(db: Database) -> None:
     assert seen.prune(cutoff, limit=4) == 2
     assert seen.prune(cutoff, limit=4) == 0
     assert days_left() == [3, 3, 4, 4]
+
+
+def test_an_item_seen_again_is_restamped_at_most_hourly(db: Database) -> None:
+    seen = SeenItems(db)
+    kept = item("a", "1", "https://e.org/1")
+    seen.filter_new([kept], NOW)
+
+    def stamps() -> set[int]:
+        return {row[0] for row in db.connection.execute("SELECT seen_at FROM seen_items")}
+
+    seen.filter_new([kept], NOW + timedelta(minutes=59))
+    assert stamps() == {int(NOW.timestamp())}  # nothing rewritten: a changed feed's 49 old items cost no writes
+    later = NOW + timedelta(hours=2)
+    seen.filter_new([kept], later)
+    assert stamps() == {int(later.timestamp())}
+    assert seen.prune(NOW + timedelta(hours=1)) == 0

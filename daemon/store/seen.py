@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from daemon.items import Item
 from daemon.store.db import Database
 
 _LOOKUP_CHUNK = 500
 """Keys per `IN (...)` lookup, well under SQLite's limit on bound parameters."""
+REFRESH_AFTER = timedelta(hours=1)
+"""A key seen again is re-stamped only when its stamp is older than this. Re-stamping all 50 items of a changed
+feed rewrote about 100 random B-tree pages (and their seen_at index entries) per ingest: most of the commit's
+cost and of the WAL's growth. The retention period, days in practice, dwarfs the hour."""
 
 
 class SeenItems:
@@ -31,21 +35,23 @@ class SeenItems:
             batch_keys.update(keys)
             candidates.append((item, keys))
         connection = self.db.connection
-        known: set[bytes] = set()
+        known: dict[bytes, int] = {}
         for chunk in _chunks(list(batch_keys), _LOOKUP_CHUNK):
             rows = connection.execute(
-                f"SELECT key FROM seen_items WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT key, seen_at FROM seen_items WHERE key IN ({','.join('?' * len(chunk))})", chunk
             )
-            known.update(bytes(row[0]) for row in rows)
-        # Seen again refreshes seen_at: an item still in its feed stays remembered however long it stays there.
+            known.update((bytes(row[0]), int(row[1])) for row in rows)
+        # Seen again refreshes seen_at (hourly at most): an item still in its feed stays remembered however long
+        # it stays there.
         stamp = int(now.timestamp())
+        stale = stamp - int(REFRESH_AFTER.total_seconds())
         connection.executemany(
             "INSERT INTO seen_items (key, seen_at) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at",
-            ((key, stamp) for key in batch_keys),
+            ((key, stamp) for key in batch_keys if known.get(key, stale) <= stale),
         )
         # New only if no key was known: a known link under a new guid is the same article re-published.
-        return [item for item, keys in candidates if known.isdisjoint(keys)]
+        return [item for item, keys in candidates if known.keys().isdisjoint(keys)]
 
     def prune(self, older_than: datetime, limit: int | None = None) -> int:
         """Forget items last seen before `older_than`, at most `limit` of them (the oldest first); returns how
