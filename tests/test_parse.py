@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -141,6 +142,31 @@ async def test_parser_reads_well_formed_bodies_inline_without_a_pool() -> None:
             await parser.parse(quadratic_bomb(1, 10).encode(), SOURCE, FETCHED)
     finally:
         parser.close()
+
+
+async def test_inline_parses_take_turns_with_the_rest_of_the_loop() -> None:
+    parser = Parser()
+    body = rss("<item><title>x</title><link>/x</link></item>")
+    ticks = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    finished_at: list[int] = []
+
+    async def parse_one() -> None:
+        await parser.parse(body, SOURCE, FETCHED)
+        finished_at.append(ticks)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.gather(*(parse_one() for _ in range(5)))
+    running = False
+    await ticking
+    assert len(set(finished_at)) == 5  # each parse in its own loop iteration, other callbacks ran in between
 
 
 async def test_parser_pool_parses_off_the_loop() -> None:
