@@ -26,6 +26,7 @@ from feedparser.sanitizer import _HTMLSanitizer
 
 from daemon.parse.dates import parse_date
 from daemon.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
+from daemon.parse.text import BREAKING_ELEMENTS, HIDDEN_ELEMENTS
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -62,8 +63,6 @@ _ENTRY_TAGS = frozenset(
 _ENTRY_IN_BODY = re.compile(rb"<([A-Za-z_][\w.-]*:)?(item|entry)[\s>/]")
 _ENCODING_DECLARATION = re.compile(r"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _CHARSET_PARAMETER = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.IGNORECASE)
-_BLOCKS = frozenset({"p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
-_HIDDEN = frozenset({"script", "style", "template", "noscript"})
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ANY_TAG = re.compile(r"</?(\w+)")
 _ENTITY = re.compile(r"&#?\w+;")
@@ -294,11 +293,11 @@ def _xhtml_text(element: ElementTree.Element) -> Iterable[str]:
         yield element.text
     for child in element:
         local = child.tag.rpartition("}")[2].lower()
-        if local not in _HIDDEN:
-            if local in _BLOCKS:
+        if local not in HIDDEN_ELEMENTS:
+            if local in BREAKING_ELEMENTS:
                 yield " "
             yield from _xhtml_text(child)
-            if local in _BLOCKS:
+            if local in BREAKING_ELEMENTS:
                 yield " "
         if child.tail:
             yield child.tail

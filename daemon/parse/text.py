@@ -10,19 +10,23 @@ from __future__ import annotations
 import html
 import re
 
-# The content of these never reads as text; an unclosed one swallows the rest, as in a browser.
+HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "noscript"})
+"""Elements whose content never reads as text."""
+BREAKING_ELEMENTS = frozenset(
+    {"p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+)
+"""Elements that separate words: "<p>one</p><p>two</p>" reads "one two", not "onetwo"."""
+
+# An unclosed hidden element swallows the rest, as in a browser.
 _HIDDEN = re.compile(
-    r"<(script|style|template|noscript)\b[^>]*(?:>|\Z).*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
+    rf"<({'|'.join(HIDDEN_ELEMENTS)})\b[^>]*(?:>|\Z).*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
 )
-# Start and end tags (quoted attribute values may hold '>'), declarations and processing instructions; the
-# elements that separate words ("<p>one</p><p>two</p>" reads "one two") become a space, the rest nothing. A '<' not
-# followed by a letter, '/', '!' or '?' is text ("a < b"), as html.parser reads it. Every pattern also ends at the
-# end of the text (an unclosed tag or quote): a pattern that could fail after scanning the rest would make
-# "<a <a <a ..." quadratic.
+# Start and end tags (quoted attribute values may hold '>'), declarations and processing instructions; the breaking
+# elements become a space, the rest nothing. A '<' not followed by a letter, '/', '!' or '?' is text ("a < b"), as
+# html.parser reads it. Every pattern also ends at the end of the text (an unclosed tag or quote): a pattern that
+# could fail after scanning the rest would make "<a <a <a ..." quadratic.
 _ATTRIBUTES = r"""(?:[^>"']|"[^"]*(?:"|\Z)|'[^']*(?:'|\Z))*(?:>|\Z)"""
-_BREAKING_TAG = re.compile(
-    r"</?(?:p|br|div|li|tr|td|th|h[1-6]|blockquote)(?=[\s/>])" + _ATTRIBUTES, re.IGNORECASE
-)
+_BREAKING_TAG = re.compile(rf"</?(?:{'|'.join(BREAKING_ELEMENTS)})(?=[\s/>])" + _ATTRIBUTES, re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][^\s/>]*" + _ATTRIBUTES + r"|<[!?][^>]*(?:>|\Z)")
 
 
