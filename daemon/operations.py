@@ -124,7 +124,7 @@ class Operations(ServiceObserver):
     def health_report(self) -> HealthReport:
         service = self.service
         enabled = {feed.name for feed in service.settings.feeds if feed.enabled}
-        states = [state for state in service.states.all() if state.name in enabled]
+        states = [state for state in service.states.unhealthy() if state.name in enabled]
         return HealthReport(
             scheduler_running=service.scheduler_running,
             feeds_enabled=len(enabled),

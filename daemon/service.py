@@ -235,11 +235,10 @@ class Service:
         return self._scheduler.running
 
     def status(self) -> ServiceStatus:
-        states = [state for state in self.states.all() if state.name in self._feeds]
-        health = [state.health for state in states]
+        health = self.states.health_counts(self._feeds.keys())
         return ServiceStatus(
-            feeds_enabled=len(self._feeds), feeds_ok=health.count("ok"), feeds_failing=health.count("failing"),
-            feeds_gone=health.count("gone"), feeds_new=health.count("new"), last_poll_at=self.last_poll_at,
+            feeds_enabled=len(self._feeds), feeds_ok=health["ok"], feeds_failing=health["failing"],
+            feeds_gone=health["gone"], feeds_new=health["new"], last_poll_at=self.last_poll_at,
             last_cycle_at=self.last_cycle_at, pending_alerts=self.worker.pending(),
         )
 

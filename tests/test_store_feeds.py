@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,6 +141,12 @@ def test_unhealthy_feeds_are_counted_without_flushing(db: Database) -> None:
     assert [(state.name, state.health) for state in states.unhealthy()] == [("a", "failing"), ("c", "gone")]
     assert states.count_unhealthy() == 2
     assert FeedStates(db).count_unhealthy() == 3  # b's recovery is still pending, in memory only
+
+    states.sync([feed("a"), feed("b"), feed("c"), feed("d"), feed("e"), feed("f")])
+    states.touch("e", status=304, now=NOW, next_poll_at=NOW, etag=None, last_modified=None)
+    counts = states.health_counts({"a", "b", "c", "d", "e"})  # f is not enabled
+    assert counts == {"failing": 1, "ok": 2, "gone": 1, "new": 1}
+    assert counts == Counter(state.health for state in states.all() if state.name != "f")
 
 
 def test_seen_items_pruned_in_chunks_oldest_first(db: Database) -> None:

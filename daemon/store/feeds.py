@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -37,11 +38,8 @@ class FeedState:
     @property
     def health(self) -> str:
         """gone, failing, ok or new (never fetched)."""
-        if self.gone:
-            return "gone"
-        if self.consecutive_failures:
-            return "failing"
-        return "ok" if self.last_success_at else "new"
+        return _health(gone=self.gone, failing=bool(self.consecutive_failures),
+                       succeeded=self.last_success_at is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +50,14 @@ class FeedState:
             "gone": self.gone, "items_total": self.items_total, "etag": self.etag,
             "last_modified": self.last_modified,
         }
+
+
+def _health(*, gone: bool, failing: bool, succeeded: bool) -> str:
+    if gone:
+        return "gone"
+    if failing:
+        return "failing"
+    return "ok" if succeeded else "new"
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -164,6 +170,20 @@ class FeedStates:
 
     def count_unhealthy(self) -> int:
         return len(self.unhealthy())
+
+    def health_counts(self, names: Collection[str]) -> Counter[str]:
+        """How many of these feeds are ok, failing, gone or new. For the status line, refreshed while polls run:
+        reading every row as a FeedState (`all`) held the event loop for 120 ms at 5,000 feeds."""
+        rows = self.db.connection.execute(
+            "SELECT name, gone, consecutive_failures > 0, last_success_at IS NOT NULL FROM feed_state"
+        )
+        counts: Counter[str] = Counter()
+        for name, gone, failing, succeeded in rows:
+            if name in names:
+                touched = name in self._touches
+                counts[_health(gone=bool(gone), failing=bool(failing) and not touched,
+                               succeeded=bool(succeeded) or touched)] += 1
+        return counts
 
     def record_parsed(
         self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
