@@ -5,7 +5,9 @@ It answers None for anything it is not sure to read as feedparser would: an ill-
 cannot decode, a charset header that contradicts the document, an unknown root (Atom 0.3, CDF, ...), xml:base,
 markup inside a text field, or entries it cannot account for. The caller then uses feedparser, so broken feeds
 keep today's behaviour. Where feedparser has a reading rule (which title wins, when a guid is the link, ...) this
-reader follows it; the equivalence test over the shared corpus holds them together.
+reader follows it; the equivalence test over the shared corpus holds them together. Two deliberate differences:
+an item's own description beats a Media RSS caption that comes before it, and xml:lang on an rdf:RDF root counts
+(feedparser looks for it on rss and feed only).
 
 Safety: the body has passed the entity-declaration refusal before it gets here, so expat never sees an internal
 DTD subset; expat (as xml.etree drives it) never fetches external entities and reports an undefined entity as an
