@@ -3,6 +3,7 @@ feed content inert on both paths."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -228,3 +229,36 @@ def test_plain_text_is_linear_on_unclosed_markup(hostile: str) -> None:
 )
 def test_dates(text: str, expected: datetime | None) -> None:
     assert parse_date(text) == expected
+
+
+def test_deeply_nested_xhtml_is_left_to_feedparser() -> None:
+    nested = "<div>" * 5_000 + "deep" + "</div>" * 5_000
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>https://e.org/1</id><title>t</title>'
+        f'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">{nested}</div></content></entry></feed>'
+    ).encode()
+    assert parse_fast(body, SOURCE, FETCHED) is None
+    assert [item.title for item in parse_feed(body, SOURCE, FETCHED).items] == ["t"]
+
+
+def test_damaged_documents_give_items_or_a_clear_error() -> None:
+    original = rss(
+        "".join(
+            f"<item><guid>g{n}</guid><title>T&amp;{n}</title><link>/a/{n}</link><description>&lt;p&gt;d{n}"
+            f"&lt;/p&gt;</description><pubDate>Tue, 10 Jun 2025 0{n}:00:00 GMT</pubDate></item>"
+            for n in range(5)
+        )
+    )
+    # Found this way: a damaged encoding name in the XML declaration made feedparser itself raise
+    # UnicodeDecodeError, which the poller did not expect.
+    generator = random.Random(20251125)
+    for _ in range(300):
+        damaged = bytearray(original)
+        for _ in range(generator.randint(1, 8)):
+            damaged[generator.randrange(len(damaged))] = generator.choice(b"<>&;\"'/ \x00\xff\xe9x")
+        try:
+            parsed = parse_feed(bytes(damaged), SOURCE, FETCHED)
+        except ParseError as exc:
+            assert 'feed "wire"' in str(exc)
+            continue
+        assert all(item.published is not None and item.published.tzinfo is not None for item in parsed.items)

@@ -91,8 +91,9 @@ def read_fast(body: bytes, content_type: str | None) -> RawFeed | None:
         parser.feed(body)
         root = parser.close()
         return _Reader(utf8=encoding == "utf-8").feed(root, body)
-    except (ElementTree.ParseError, ValueError, LookupError, Unusual):
-        # ValueError: expat cannot decode the declared encoding (multi-byte, UTF-32); LookupError: unknown name.
+    except (ElementTree.ParseError, ValueError, LookupError, RecursionError, Unusual):
+        # ValueError: expat cannot decode the declared encoding (multi-byte, UTF-32); LookupError: unknown name;
+        # RecursionError: inline XHTML nested deeper than Python's stack (feedparser reads it without recursing).
         return None
 
 

@@ -23,7 +23,14 @@ def read_loose(body: bytes, content_type: str | None, shown: str) -> RawFeed:
     # No content-location: given a base URL, feedparser joins every link-like value (about 40% more time); links
     # are resolved once each during normalization, against the final feed URL.
     headers = {"content-type": content_type} if content_type else {}
-    parsed: Any = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False, response_headers=headers)
+    try:
+        parsed: Any = feedparser.parse(
+            body, sanitize_html=False, resolve_relative_uris=False, response_headers=headers
+        )
+    except Exception as exc:
+        # Any failure of feedparser on hostile bytes costs this feed only, e.g. the UnicodeDecodeError its
+        # encoding sniffer raises on a damaged XML declaration.
+        raise ParseError(f"{shown}: unreadable: feedparser failed ({type(exc).__name__}: {exc})") from exc
     entries = parsed.get("entries") or []
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(problem, _HARMLESS_BOZO):
