@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import random
@@ -117,6 +118,7 @@ class Service:
         self._started = True
         metrics.rules_loaded.set(len(self.rules))
         self._update_failing_gauge()
+        _freeze_long_lived_objects()
 
     async def run_once(self) -> dict[str, PollOutcome]:
         """Poll every enabled feed once, concurrently, run due time-driven work and deliver what is due."""
@@ -228,6 +230,7 @@ class Service:
             self._scheduler.sync(self._schedules(initial=False))
         metrics.rules_loaded.set(len(rules))
         self._update_failing_gauge()
+        _freeze_long_lived_objects()
 
     @property
     def scheduler_running(self) -> bool:
@@ -401,3 +404,11 @@ class Service:
 def _enabled(settings: Settings) -> dict[str, FeedConfig]:
     return {feed.name: feed for feed in settings.feeds if feed.enabled}
 
+
+
+def _freeze_long_lived_objects() -> None:
+    """Compiled rules, configuration and imported modules live as long as the process (or the next reload): take
+    them out of the garbage collector's full passes, which otherwise walk them all and pause the event loop for
+    about 15 ms each time."""
+    gc.collect()
+    gc.freeze()
