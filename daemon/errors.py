@@ -38,7 +38,3 @@ class ParseError(TocsinError):
 
 class StoreError(TocsinError):
     """The state database cannot be opened or migrated."""
-
-
-class DeliveryError(TocsinError):
-    """A receiver could not be reached or refused an alert."""

@@ -82,10 +82,6 @@ class FeedScheduler:
         job = self._scheduler.get_job(_FEED_PREFIX + name)
         return job.next_run_time if job is not None else None
 
-    @property
-    def feed_names(self) -> frozenset[str]:
-        return frozenset(self._schedules)
-
 
 def _trigger(schedule: FeedSchedule) -> IntervalTrigger:
     return IntervalTrigger(

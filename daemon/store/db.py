@@ -52,10 +52,6 @@ class Database:
             raise
         self.connection.execute("COMMIT")
 
-    @property
-    def schema_version(self) -> int:
-        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
-
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.connection.execute("PRAGMA optimize")
