@@ -87,7 +87,11 @@ def _add(args: argparse.Namespace, silences: Silences) -> int:
 
 def _list(args: argparse.Namespace, silences: Silences) -> int:
     now = datetime.now(UTC)
-    for silence in silences.current(now, include_expired=args.all):
+    listed = silences.current(now, include_expired=args.all)
+    if not listed and not args.json:
+        # stderr: a script reading the list still sees an empty stdout.
+        print("no silences" + ("" if args.all else " running or pending (--all shows ended ones)"), file=sys.stderr)
+    for silence in listed:
         held = silences.suppressed_count(silence.id)
         if args.json:
             print(json.dumps({**silence.to_json(), "suppressed": held}, ensure_ascii=False))
