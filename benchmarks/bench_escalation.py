@@ -100,7 +100,6 @@ def timed(stage: Escalation, db: Database, clock: SimulatedClock, corpus: Corpus
 def one_run(scratch: Path, window_items: int, measured: int, seed: int) -> tuple[float, float, float, float, float]:
     """(matches/s, matches/CPU s, RSS MB at half window, RSS MB at full window, database MB)."""
     db = open_database(scratch / "tocsin.sqlite3", synchronous="normal")
-    db.checkpoint_in_background()  # as the daemon runs it
     clock = SimulatedClock(START)
     rules = load_escalation_rules([REPO / "rules" / "escalation.toml"])
     stage = Escalation(db, EscalationConfig(), clock, rules)

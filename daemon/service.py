@@ -109,7 +109,6 @@ class Service:
     async def start(self) -> None:
         """Open the store and build every stage; nothing is polled yet."""
         self.db: Database = open_database(self.settings.database_path, self.settings.store.synchronous)
-        self.db.checkpoint_in_background()
         self.states = FeedStates(self.db)
         self.states.sync(self.settings.feeds)
         self.fetcher = Fetcher(self.settings.http)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -53,24 +52,3 @@ def test_a_database_at_an_older_version_is_brought_up_to_date(tmp_path: Path) ->
         connection.execute("PRAGMA user_version=1")
     open_database(path).close()
     assert user_version(path) == len(migrations())
-
-
-def test_background_checkpoints_move_the_wal_into_the_database_file(tmp_path: Path) -> None:
-    path = tmp_path / "tocsin.sqlite3"
-    db = open_database(path)
-    db.checkpoint_in_background()
-    assert db.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    before = path.stat().st_size
-    with db.transaction():
-        db.connection.executemany("INSERT INTO seen_items (key, seen_at) VALUES (?, 1)",
-                                  [(index.to_bytes(4, "big") * 64,) for index in range(20_000)])
-    deadline = time.monotonic() + 10
-    while path.stat().st_size < before + 1_000_000 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    # The main connection does not checkpoint any more: only the thread can have grown the database file.
-    assert path.stat().st_size >= before + 1_000_000
-    db.close()
-    reopened = open_database(path)
-    assert reopened.connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
-    assert reopened.connection.execute("SELECT count(*) FROM seen_items").fetchone()[0] == 20_000
-    reopened.close()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal
 
 from daemon.errors import StoreError
-from daemon.store.checkpoint import BackgroundCheckpointer
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -36,13 +35,6 @@ class Database:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
-        self._checkpointer: BackgroundCheckpointer | None = None
-
-    def checkpoint_in_background(self) -> None:
-        """For the long-running daemon: WAL checkpoints leave the event loop's commits (see checkpoint.py)."""
-        if self._checkpointer is None and str(self.path) != ":memory:":
-            self._checkpointer = BackgroundCheckpointer(self.connection, self.path)
-            self._checkpointer.start()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -61,9 +53,6 @@ class Database:
         self.connection.execute("COMMIT")
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         with contextlib.suppress(sqlite3.Error):
             self.connection.execute("PRAGMA optimize")
         self.connection.close()
