@@ -410,5 +410,4 @@ def _freeze_long_lived_objects() -> None:
     """Compiled rules, configuration and imported modules live as long as the process (or the next reload): take
     them out of the garbage collector's full passes, which otherwise walk them all and pause the event loop for
     about 15 ms each time."""
-    gc.collect()
     gc.freeze()
