@@ -23,6 +23,7 @@ from daemon.escalate.stories import Placement, Stories
 from daemon.escalate.throttle import Throttle
 from daemon.items import Item
 from daemon.matching.model import Match
+from daemon.matching.text import FieldText
 from daemon.store import Database
 
 KEEP_FINISHED = timedelta(days=30)
@@ -160,11 +161,12 @@ EXCERPT_CHARS = 600
 def match_summary(item: Item, match: Match) -> str:
     """What a reader needs to judge the match: the sentences of the item that hold its evidence, then the
     quantities and the deadline it read; the item's opening when the evidence is all in the title."""
+    summary = FieldText("summary", item.summary)
     sentences: list[str] = []
     for evidence in match.evidence:
         if evidence.field != "summary":
             continue
-        sentence = _sentence_around(item.summary, evidence.start, evidence.end)
+        sentence = _sentence(summary, summary.sentence_of(evidence.start))
         if sentence not in sentences:
             sentences.append(sentence)
     excerpt = " … ".join(sentences) if sentences else item.summary
@@ -176,8 +178,9 @@ def match_summary(item: Item, match: Match) -> str:
     return "\n".join(part for part in (excerpt, "; ".join(facts)) if part)
 
 
-def _sentence_around(text: str, start: int, end: int) -> str:
-    opening = max(text.rfind(". ", 0, start), text.rfind("! ", 0, start), text.rfind("? ", 0, start))
-    closing = min((found for found in (text.find(mark, end) for mark in (". ", "! ", "? ")) if found != -1),
-                  default=len(text) - 1)
-    return text[opening + 2 if opening != -1 else 0 : closing + 1].strip()
+def _sentence(field: FieldText, index: int) -> str:
+    """Sentence `index` of the field, as the rule language splits sentences (`within = "sentence"`)."""
+    ends = field.sentence_ends
+    start = ends[index - 1] if index > 0 else 0
+    end = ends[index] if index < len(ends) else len(field.text)
+    return field.text[start:end].strip()
