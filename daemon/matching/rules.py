@@ -67,7 +67,7 @@ class RuleSet:
             if mentions is None:
                 mentions = self._mentions(context)
             evidence = tuple(sorted(set(found.evidence), key=_reading_order))
-            places, actors = mentions.near(evidence, context)
+            places, actors = mentions.near(evidence)
             matches.append(Match(
                 rule=rule.id, title=rule.title, severity=rule.severity, tags=rule.tags,
                 evidence=evidence,
@@ -85,7 +85,7 @@ class RuleSet:
             spans: list[_Span] = [(text.field, start, end) for text, start, end in context.spans(pattern)]
             if spans:
                 spans_by_kind[entry.kind].append((order, entry.name, spans))
-        return _Mentions(spans_by_kind["place"], spans_by_kind["actor"])
+        return _Mentions(spans_by_kind["place"], spans_by_kind["actor"], context.fields[1])
 
 
 class _Mentions:
@@ -98,36 +98,33 @@ class _Mentions:
     an actor, but one word of the text is reported once: as a place when a place entry names it ("Ukraine"), as
     an actor only through words that name no place ("Ukrainian", "Zelensky")."""
 
-    def __init__(self, places: list[tuple[int, str, list[_Span]]], actors: list[tuple[int, str, list[_Span]]]) -> None:
+    def __init__(
+        self, places: list[tuple[int, str, list[_Span]]], actors: list[tuple[int, str, list[_Span]]], summary: FieldText
+    ) -> None:
         self.places = places
         self.actors = actors
+        self.summary = summary
         self.taken = frozenset(span for _, _, spans in places for span in spans)
+        self.sentences_naming_a_place = frozenset(
+            summary.sentence_of(start) for _, _, spans in places for field, start, _ in spans if field == "summary"
+        )
 
-    def near(self, evidence: tuple[Evidence, ...], context: ItemContext) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        summary = context.fields[1]
-        sentences = {summary.sentence_of(found.start) for found in evidence if found.field == "summary"}
+    def near(self, evidence: tuple[Evidence, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        sentence_of = self.summary.sentence_of
+        sentences = {sentence_of(found.start) for found in evidence if found.field == "summary"}
         # An evidence sentence that names no place leans on the one before: "... attacks in the Idlib region.
         # Ankara vowed to drive them back unless they withdraw by the end of the month" is about Idlib.
-        named = {summary.sentence_of(start) for _, _, spans in self.places for field, start, _ in spans
-                 if field == "summary"}
-        sentences |= {sentence - 1 for sentence in sentences if sentence not in named}
-        in_sentences = _in(sentences, summary)
+        sentences |= {sentence - 1 for sentence in sentences if sentence not in self.sentences_naming_a_place}
 
         def close(span: _Span) -> bool:
-            return span[0] == "title" or in_sentences(span)
+            field, start, _ = span
+            return field == "title" or sentence_of(start) in sentences
 
         places = _first_mentions(self.places, frozenset(), close)
         actors = _first_mentions(self.actors, self.taken, close)
         if places or actors:
             return places, actors
         return _first_mentions(self.places, frozenset()), _first_mentions(self.actors, self.taken)
-
-
-def _in(sentences: set[int], summary: FieldText) -> Callable[[_Span], bool]:
-    def inside(span: _Span) -> bool:
-        return span[0] == "summary" and summary.sentence_of(span[1]) in sentences
-
-    return inside
 
 
 def _first_mentions(
