@@ -1,7 +1,7 @@
 """Fetching feeds over HTTP: conditional GET, a size cap while streaming, redirects, Retry-After, concurrency limits.
 
-httpx gets slower per request as one client's pool grows (see docs on the pool findings), so hosts are spread over
-a few small clients, and in-flight requests are bounded globally and per host with semaphores.
+One httpx client over the lean HTTP/1.1 transport (daemon/transport.py; httpx's own transport when a proxy is
+set), with in-flight requests bounded globally and per host by semaphores.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,15 +18,13 @@ from daemon import __version__
 from daemon.backoff import parse_retry_after
 from daemon.config.feeds import HttpConfig
 from daemon.errors import FetchError
+from daemon.transport import LeanTransport
 
 USER_AGENT = f"tocsin/{__version__} (+https://github.com/tocsin/tocsin)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-_CONNECTIONS_PER_CLIENT = 8
-"""Pool size of each shard; small pools keep httpx's per-request cost flat (about 1 ms CPU at 10 in flight)."""
-_MAX_CLIENTS = 32
 
 
 def redact_url(url: str) -> str:
@@ -77,7 +74,7 @@ class Fetcher:
 
     def __init__(self, config: HttpConfig) -> None:
         self._ssl = ssl.create_default_context()
-        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._client: httpx.AsyncClient | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         self.config = config
@@ -86,26 +83,23 @@ class Fetcher:
     def configure(self, config: HttpConfig) -> None:
         """Apply new HTTP settings (call from the event loop); requests already running finish on the clients
         built for the old settings, which are closed after the old total_timeout."""
-        if self._clients:
+        if self._client is not None:
             retiring = asyncio.get_running_loop().create_task(
-                _close_later(list(self._clients.values()), self.config.total_timeout.total_seconds())
+                _close_later(self._client, self.config.total_timeout.total_seconds())
             )
             self._retiring.add(retiring)
             retiring.add_done_callback(self._retiring.discard)
         self.config = config
         self._global_limit = asyncio.Semaphore(config.concurrency)
         self._host_limits = {}
-        self._clients = {}
-        self._shards = max(1, min(_MAX_CLIENTS, -(-config.concurrency // _CONNECTIONS_PER_CLIENT)))
-        # One host must be able to use its whole per-host allowance through its shard.
-        self._pool_size = max(_CONNECTIONS_PER_CLIENT, config.per_host_concurrency)
+        self._client = None
 
     async def close(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
+        client, self._client = self._client, None
         for retiring in list(self._retiring):
-            retiring.cancel()  # closes its clients now
+            retiring.cancel()  # closes its client now
         await asyncio.gather(*self._retiring, return_exceptions=True)
-        for client in clients:
+        if client is not None:
             await client.aclose()
 
     async def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
@@ -118,36 +112,36 @@ class Fetcher:
         async with self._global_limit, host_limit:
             try:
                 async with asyncio.timeout(self.config.total_timeout.total_seconds()):
-                    return await self._get(self._client_for(parts.netloc.lower()), url, validators)
+                    return await self._get(self._client or self._open_client(), url, validators)
             except TimeoutError:
                 raise FetchError(
                     f"{redact_url(url)}: no complete response within {self.config.total_timeout.total_seconds():g}s "
                     "(http.total_timeout)"
                 ) from None
 
-    def _client_for(self, netloc: str) -> httpx.AsyncClient:
-        """The shard client for a server (host and port): its connections are reused by that server's feeds."""
-        shard = zlib.crc32(netloc.encode("utf-8")) % self._shards
-        client = self._clients.get(shard)
-        if client is None:
-            config = self.config
-            client = httpx.AsyncClient(
-                verify=self._ssl,
-                follow_redirects=config.max_redirects > 0,
-                max_redirects=config.max_redirects,
-                timeout=httpx.Timeout(
-                    connect=config.connect_timeout.total_seconds(),
-                    read=config.read_timeout.total_seconds(),
-                    write=config.read_timeout.total_seconds(),
-                    pool=config.total_timeout.total_seconds(),
-                ),
-                limits=httpx.Limits(max_connections=self._pool_size, max_keepalive_connections=self._pool_size),
-                headers={"User-Agent": config.user_agent or USER_AGENT, "Accept": ACCEPT},
-                proxy=config.proxy,
-                trust_env=False,
-            )
-            self._clients[shard] = client
-        return client
+    def _open_client(self) -> httpx.AsyncClient:
+        """The client for the current settings, made on first use (it must be made inside the event loop)."""
+        config = self.config
+        # Through a proxy, httpx's own transport speaks to it (CONNECT tunnels included).
+        transport = None if config.proxy else LeanTransport(
+            ssl_context=self._ssl, idle_per_origin=config.per_host_concurrency
+        )
+        self._client = httpx.AsyncClient(
+            verify=self._ssl,
+            follow_redirects=config.max_redirects > 0,
+            max_redirects=config.max_redirects,
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout.total_seconds(),
+                read=config.read_timeout.total_seconds(),
+                write=config.read_timeout.total_seconds(),
+                pool=config.total_timeout.total_seconds(),
+            ),
+            headers={"User-Agent": config.user_agent or USER_AGENT, "Accept": ACCEPT},
+            proxy=config.proxy,
+            transport=transport,
+            trust_env=False,
+        )
+        return self._client
 
     async def _get(self, client: httpx.AsyncClient, url: str, validators: Validators) -> FetchResult:
         shown = redact_url(url)
@@ -218,12 +212,11 @@ class Fetcher:
         return b"".join(chunks)
 
 
-async def _close_later(clients: list[httpx.AsyncClient], delay_s: float) -> None:
+async def _close_later(client: httpx.AsyncClient, delay_s: float) -> None:
     try:
         await asyncio.sleep(delay_s)
     finally:
-        for client in clients:
-            await client.aclose()
+        await client.aclose()
 
 
 def _raise_for_status(response: httpx.Response, shown: str) -> None:
