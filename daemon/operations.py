@@ -95,7 +95,7 @@ class Operations(ServiceObserver):
         if self._stopping:
             log.warning("not applying the reloaded configuration: tocsin is stopping")
             return
-        self.service.apply(settings, rules)
+        await self.service.apply(settings, rules)
         self.settings = settings
         self.on_settings(settings)
         await self._sync_health(settings)

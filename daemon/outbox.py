@@ -82,8 +82,9 @@ class DeliveryWorker:
         while True:
             wakeup.clear()
             try:
-                started = self._cycle(ignore_wait=False, record_all=False)
-                wait_s = self._seconds_until_due() if started == 0 else 0.0
+                started = await self._cycle(ignore_wait=False, record_all=False)
+                async with self.db.turn():
+                    wait_s = self._seconds_until_due() if started == 0 else 0.0
                 if self._finished:
                     wait_s = min(wait_s, _RECORD_EVERY_S)
             except sqlite3.Error as exc:
@@ -106,12 +107,12 @@ class DeliveryWorker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            self._cycle(ignore_wait=True)
+            await self._cycle(ignore_wait=True)
             remaining = deadline - loop.time()
             if not self._inflight or remaining <= 0:
                 break
             await asyncio.wait(list(self._inflight.values()), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        self._record_finished()
+        await self._record_finished()
         self._last_gauges = 0.0
         self._update_gauges()
         return self.pending()
@@ -122,7 +123,7 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._record_finished()
+        await self._record_finished()
         for client in self._http.values():
             await client.aclose()
         self._http.clear()
@@ -136,23 +137,36 @@ class DeliveryWorker:
     async def deliver_now(self, delivery_id: int, *, retry: bool = True) -> Outcome:
         """Send one delivery at once whatever its schedule (`tocsin send-test`); with `retry=False` a failure is
         dead-lettered instead of scheduled again."""
-        delivery = self.store.get(delivery_id)
+        async with self.db.turn():
+            delivery = self.store.get(delivery_id)
         if delivery is None or delivery.state != "pending":
             return Outcome.permanent(f"delivery {delivery_id} is not pending")
         outcome = await self._deliver(delivery, retry=retry)
-        self._record_finished()
+        await self._record_finished()
         return outcome
 
     # -- the loop's work -------------------------------------------------------------------------------------
 
-    def _cycle(self, *, ignore_wait: bool, record_all: bool = True) -> int:
-        """Record finished sends, flush due groups, start due deliveries; returns how many were started."""
+    async def _cycle(self, *, ignore_wait: bool, record_all: bool = True) -> int:
+        """Record finished sends, flush due groups, start due deliveries; returns how many were started.
+        Commits run on the database thread; the reads that choose what to send are quick and stay here."""
         if record_all or not self._inflight or time.monotonic() - self._last_record >= _RECORD_EVERY_S:
-            self._record_finished()
-        now = self.clock.now()
-        if self.store.due_groups(now, ignore_wait=ignore_wait):
-            with self.db.transaction():
-                self.grouper.flush_due(now, ignore_wait=ignore_wait)
+            await self._record_finished()
+        async with self.db.turn():
+            now = self.clock.now()
+            if self.store.due_groups(now, ignore_wait=ignore_wait):
+                await self.db.run(self._flush_groups, now, ignore_wait)
+            started = self._start_due(now)
+            if time.monotonic() - self._last_housekeeping >= _HOUSEKEEPING_EVERY_S:
+                self._last_housekeeping = time.monotonic()
+                await self.db.run(self._housekeeping)
+        return started
+
+    def _flush_groups(self, now: datetime, ignore_wait: bool) -> None:
+        with self.db.transaction():
+            self.grouper.flush_due(now, ignore_wait=ignore_wait)
+
+    def _start_due(self, now: datetime) -> int:
         started = 0
         busy = {*self._inflight, *(delivery.id for delivery, _, _ in self._finished)}
         for receiver in self.store.due_receivers(now):
@@ -166,7 +180,6 @@ class DeliveryWorker:
                 )
                 self._inflight_to[receiver] += 1
                 started += 1
-        self._housekeeping()
         return started
 
     def _seconds_until_due(self) -> float:
@@ -183,9 +196,6 @@ class DeliveryWorker:
         return min((min(candidates) - now).total_seconds(), _IDLE_POLL_S)
 
     def _housekeeping(self) -> None:
-        if time.monotonic() - self._last_housekeeping < _HOUSEKEEPING_EVERY_S:
-            return
-        self._last_housekeeping = time.monotonic()
         with self.db.transaction():
             dropped = self.store.prune(self.clock.now() - self.config.keep)
         if dropped:
@@ -247,16 +257,18 @@ class DeliveryWorker:
             )
         return self._http[ca_file]
 
-    def _record_finished(self) -> None:
+    async def _record_finished(self) -> None:
         if not self._finished:
             return
         batch, self._finished = self._finished, []
         self._last_record = time.monotonic()
-        now = self.clock.now()
+        await self.db.run(self._record_batch, batch, self.clock.now())
+        self._update_gauges()
+
+    def _record_batch(self, batch: list[tuple[Delivery, Outcome, bool]], now: datetime) -> None:
         with self.db.transaction():
             for delivery, outcome, retry in batch:
                 self._record(delivery, outcome, now, retry=retry)
-        self._update_gauges()
 
     def _record(self, delivery: Delivery, outcome: Outcome, now: datetime, *, retry: bool) -> None:
         first = delivery.alert_ids[0] if delivery.alert_ids else "-"

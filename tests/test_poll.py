@@ -196,7 +196,7 @@ async def test_gone_feed_is_never_polled_again_until_its_url_changes(
     assert service.status().feeds_gone == 1
 
     moved = make_settings(service.settings.state_dir, [{"name": "g", "url": server.url("/feed/new")}])
-    service.apply(moved, service.rules)
+    await service.apply(moved, service.rules)
     assert await service.run_once() == {"g": PollOutcome.CHANGED}
     assert service.states.get("g").health == "ok"
 

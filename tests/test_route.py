@@ -102,23 +102,23 @@ async def test_alerts_of_one_group_wait_and_go_together(tmp_path: Path) -> None:
     s.enqueue(make_alert(1))
     s.clock.advance(timedelta(seconds=10))
     s.enqueue(make_alert(2), make_alert(3, rule="other-rule"))
-    s.worker._cycle(ignore_wait=False)
+    await s.worker._cycle(ignore_wait=False)
     assert sent(s) == []
     s.clock.advance(timedelta(seconds=20))  # 30s after the first alert of the group
-    s.worker._cycle(ignore_wait=False)
+    await s.worker._cycle(ignore_wait=False)
     assert sent(s) == [(make_alert(1).id, make_alert(2).id)]
     s.clock.advance(timedelta(seconds=10))  # the other group started 10s later
-    s.worker._cycle(ignore_wait=False)
+    await s.worker._cycle(ignore_wait=False)
     assert sent(s)[1:] == [(make_alert(3, rule="other-rule").id,)]
 
     # A group that went out waits group_interval before it goes out again.
     s.clock.advance(timedelta(minutes=1))
     s.enqueue(make_alert(4))
     s.clock.advance(timedelta(minutes=3, seconds=49))  # the group last went out at T0+30s; now T0+5m29s
-    s.worker._cycle(ignore_wait=False)
+    await s.worker._cycle(ignore_wait=False)
     assert len(sent(s)) == 2
     s.clock.advance(timedelta(seconds=1))  # 5m after the group's last flush
-    s.worker._cycle(ignore_wait=False)
+    await s.worker._cycle(ignore_wait=False)
     assert sent(s)[2:] == [(make_alert(4).id,)]
     await s.worker.drain(timeout_s=10)
     await s.worker.close()
@@ -150,7 +150,7 @@ async def test_grouping_survives_a_restart(tmp_path: Path) -> None:
     s.enqueue(make_alert(1))
     s.db.close()
     again = setup(tmp_path, config, start=T0 + timedelta(seconds=31))
-    again.worker._cycle(ignore_wait=False)
+    await again.worker._cycle(ignore_wait=False)
     assert sent(again) == [(make_alert(1).id,)]
     await again.worker.drain(timeout_s=10)
     await again.worker.close()

@@ -64,7 +64,7 @@ async def test_poll_loop_picks_up_new_items_and_reconfigures(server: FeedServer,
 
         # Add feed b and drop feed a, without a restart.
         new = make_settings(tmp_path, [{"name": "b", "url": server.url("/feed/b"), "interval": "1s"}])
-        service.apply(new, RuleBook(rules))
+        await service.apply(new, RuleBook(rules))
         await wait_for(lambda: ("b", PollOutcome.CHANGED) in events.polls)
         requests_to_a = len(server.requests_to("/feed/a"))
         await wait_for(lambda: events.polls.count(("b", PollOutcome.NOT_MODIFIED)) >= 2)

@@ -112,11 +112,12 @@ async def test_chunked_flush_lets_polls_run_and_never_overwrites_a_newer_outcome
     ran_between_chunks: list[int] = []
 
     async def polls_meanwhile() -> None:
-        # Runs at the flush's first yield, after the first chunk (f0, f1) was written.
-        ran_between_chunks.append(db.connection.execute(
-            "SELECT count(*) FROM feed_state WHERE etag IS NOT NULL").fetchone()[0])
-        states.record_failure("f3", error="HTTP 500", status=500, now=later, next_poll_at=later)
-        states.touch("f4", status=304, now=later, next_poll_at=later, etag='"new"', last_modified=None)
+        # Its turn comes after the first chunk (f0, f1) was written on the database thread, before the second.
+        async with db.turn():
+            ran_between_chunks.append(db.connection.execute(
+                "SELECT count(*) FROM feed_state WHERE etag IS NOT NULL").fetchone()[0])
+            states.record_failure("f3", error="HTTP 500", status=500, now=later, next_poll_at=later)
+            states.touch("f4", status=304, now=later, next_poll_at=later, etag='"new"', last_modified=None)
 
     await asyncio.gather(states.flush_in_chunks(rows_per_commit=2), polls_meanwhile())
     assert ran_between_chunks == [2]

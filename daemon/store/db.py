@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import re
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from daemon.errors import StoreError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -30,32 +37,124 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 class Database:
-    """The one connection to the state database. Used from the event loop's thread only."""
+    """The one writing connection to the state database, and the thread that does the heavy work on it.
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self.connection = connection
+    Used synchronously (the CLI, `tocsin replay`, tests), it is a plain connection. The daemon also runs heavy work
+    (ingest, bookkeeping, every commit that can meet a WAL checkpoint) on the database thread with `await run(fn)`,
+    so that the event loop never waits for rules, escalation or an fsync. The connection belongs to that thread
+    while a job runs: event-loop code that uses it takes `async with turn()` first, which waits for the job, and
+    touching it without the turn is refused loudly. Event-loop reads that need no turn (status, health, a feed's
+    state before its poll) go through `reader`, a second connection that sees what was committed."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, in_memory: bool = False) -> None:
+        self._connection = connection
         self.path = path
+        self._in_memory = in_memory
+        self._executor: ThreadPoolExecutor | None = None
+        self._thread_id: int | None = None
+        self._job_running = False
+        self._turn: asyncio.Lock | None = None
+        self._turn_holder: asyncio.Task[Any] | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._job_running and threading.get_ident() != self._thread_id:
+            raise StoreError(
+                "the state database is in use on the database thread; event-loop code must take "
+                "`async with db.turn()` before using the connection (or read through `db.reader`)"
+            )
+        return self._connection
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        """For reads of committed state from the event loop while the database thread works: a connection of its
+        own, so it never joins the thread's transaction nor waits for its statements. Elsewhere (the database
+        thread, or before the thread was ever used) it is the writing connection, so a reader sees its own
+        caller's uncommitted changes exactly as before."""
+        if self._executor is None or self._in_memory or threading.get_ident() == self._thread_id:
+            return self.connection
+        if self._reader is None:
+            self._reader = _connect(self.path)
+            self._reader.execute("PRAGMA query_only=ON")
+        return self._reader
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: a state change and the alerts it decided
         are written together or not at all."""
-        if self.connection.in_transaction:
+        connection = self.connection
+        if connection.in_transaction:
             # Nested use joins the outer transaction: callers compose without knowing who opened it.
-            yield self.connection
+            yield connection
             return
-        self.connection.execute("BEGIN IMMEDIATE")
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            yield self.connection
+            yield connection
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
+        connection.execute("COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Exclusive use of the connection among event-loop tasks and database-thread jobs, in arrival order.
+        A task that holds the turn may take it again (and `run` jobs under it)."""
+        task = asyncio.current_task()
+        if task is not None and task is self._turn_holder:
+            yield
+            return
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        async with self._turn:
+            self._turn_holder = task
+            try:
+                yield
+            finally:
+                self._turn_holder = None
+
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work` on the database thread in its turn and return its result; the event loop runs meanwhile.
+
+        A job that started runs to its end (COMMIT or ROLLBACK) even if the caller is cancelled: the turn is given
+        back only then, and the cancellation is raised after it."""
+        async with self.turn():
+            loop = asyncio.get_running_loop()
+            self._job_running = True
+            job = loop.run_in_executor(self._thread(), functools.partial(work, *args, **kwargs))
+            try:
+                return await asyncio.shield(job)
+            except asyncio.CancelledError:
+                # A job cannot be stopped midway: keep the turn until it has finished, then let the cancellation
+                # through. Its transaction committed or rolled back by itself.
+                while not job.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.wait({job})
+                if not job.cancelled():
+                    job.exception()  # retrieved: the cancellation is what the caller asked about
+                raise
+            finally:
+                self._job_running = False
+
+    def _thread(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="tocsin-db", initializer=self._remember_thread
+            )
+        return self._executor
+
+    def _remember_thread(self) -> None:
+        self._thread_id = threading.get_ident()
 
     def close(self) -> None:
+        """Wait for the database thread's last job, then close both connections (after the daemon's last use)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self._reader is not None:
+            self._reader.close()
         with contextlib.suppress(sqlite3.Error):
-            self.connection.execute("PRAGMA optimize")
-        self.connection.close()
+            self._connection.execute("PRAGMA optimize")
+        self._connection.close()
 
 
 def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "full") -> Database:
@@ -65,12 +164,9 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
     try:
         if not in_memory:
             db_path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=10.0
-        )
+        connection = _connect(path)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"{path}: cannot open the state database ({exc})") from exc
-    connection.row_factory = sqlite3.Row
     try:
         if not in_memory:
             mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -86,7 +182,15 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
-    return Database(connection, db_path)
+    return Database(connection, db_path, in_memory=in_memory)
+
+
+def _connect(path: Path | str) -> sqlite3.Connection:
+    # check_same_thread=False: the connection is handed between the event loop and the database thread, never
+    # used by both at once (Database.turn).
+    connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+    connection.row_factory = sqlite3.Row
+    return connection
 
 
 def _migrate(connection: sqlite3.Connection, path: Path | str) -> None:

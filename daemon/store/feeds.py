@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
@@ -14,7 +14,8 @@ from daemon.store.db import Database
 
 MAX_ERROR_CHARS = 1000
 FLUSH_ROWS_PER_COMMIT = 250
-"""Touches written per transaction by `flush_in_chunks`: a few milliseconds of the event loop each, plus a commit."""
+"""Touches written per transaction by `flush_in_chunks`: one database-thread job each, so polls' ingests take
+their turns in between."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,8 @@ class FeedStates:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._touches: dict[str, _Touch] = {}
+        self._touches_lock = threading.Lock()
+        """Polls touch on the event loop while a flush or an ingest on the database thread takes touches away."""
 
     def sync(self, feeds: Sequence[FeedConfig]) -> None:
         """Make the table match the configuration: add new feeds, forget removed ones, and start over (validators,
@@ -109,16 +112,21 @@ class FeedStates:
                 )
 
     def get(self, name: str) -> FeedState | None:
-        row = self.db.connection.execute("SELECT * FROM feed_state WHERE name = ?", (name,)).fetchone()
+        row = self.db.reader.execute("SELECT * FROM feed_state WHERE name = ?", (name,)).fetchone()
         return self._current(_from_row(row)) if row else None
 
     def all(self) -> list[FeedState]:
-        rows = self.db.connection.execute("SELECT * FROM feed_state ORDER BY name").fetchall()
+        rows = self.db.reader.execute("SELECT * FROM feed_state ORDER BY name").fetchall()
         return [self._current(_from_row(row)) for row in rows]
 
     def _current(self, state: FeedState) -> FeedState:
         touch = self._touches.get(state.name)
         return touch.apply(state) if touch else state
+
+    def _forget_touch(self, name: str) -> None:
+        """A written outcome supersedes the feed's pending touch."""
+        with self._touches_lock:
+            self._touches.pop(name, None)
 
     def touch(
         self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
@@ -126,25 +134,30 @@ class FeedStates:
     ) -> None:
         """A poll that found nothing new. Most polls are these, so they are kept in memory and written together
         by `flush` (one commit instead of one fsync per feed); a crash loses only timestamps."""
-        self._touches[name] = _Touch(status, now, next_poll_at, etag, last_modified)
+        with self._touches_lock:
+            self._touches[name] = _Touch(status, now, next_poll_at, etag, last_modified)
 
     def flush(self) -> None:
         """Write the pending touches in one transaction (start-up, reload, shutdown: nothing else is waiting)."""
-        self._write(list(self._touches.items()))
+        self._write(self._pending())
 
     async def flush_in_chunks(self, rows_per_commit: int = FLUSH_ROWS_PER_COMMIT) -> None:
-        """Write the pending touches a chunk per transaction, yielding to the event loop between chunks: at the
-        end of a 5,000-feed cycle one transaction held the loop for about a second."""
-        pending = list(self._touches.items())
+        """Write the pending touches a chunk per transaction on the database thread: at the end of a 5,000-feed
+        cycle one transaction held the event loop for about a second, and a chunk's commit may meet a WAL
+        checkpoint."""
+        pending = self._pending()
         for start in range(0, len(pending), rows_per_commit):
-            if start:
-                await asyncio.sleep(0)
-            self._write(pending[start:start + rows_per_commit])
+            await self.db.run(self._write, pending[start:start + rows_per_commit])
+
+    def _pending(self) -> list[tuple[str, _Touch]]:
+        with self._touches_lock:
+            return list(self._touches.items())
 
     def _write(self, touches: list[tuple[str, _Touch]]) -> None:
-        # Polls go on while a chunked flush yields: a touch that was replaced or superseded by a written outcome
+        # Polls go on while a chunked flush runs: a touch that was replaced or superseded by a written outcome
         # (record_parsed, record_failure, mark_gone) since the flush began must not overwrite it.
-        current = [(name, touch) for name, touch in touches if self._touches.get(name) is touch]
+        with self._touches_lock:
+            current = [(name, touch) for name, touch in touches if self._touches.get(name) is touch]
         if not current:
             return
         with self.db.transaction() as connection:
@@ -157,12 +170,14 @@ class FeedStates:
                     for name, touch in current
                 ],
             )
-        for name, _ in current:
-            del self._touches[name]
+        with self._touches_lock:
+            for name, touch in current:
+                if self._touches.get(name) is touch:
+                    del self._touches[name]
 
     def unhealthy(self) -> list[FeedState]:
         """Feeds whose last poll failed, or that are gone: one query, no flush (pending touches are applied)."""
-        rows = self.db.connection.execute(
+        rows = self.db.reader.execute(
             "SELECT * FROM feed_state WHERE consecutive_failures > 0 OR gone = 1 ORDER BY name"
         ).fetchall()
         states = [self._current(_from_row(row)) for row in rows]
@@ -174,7 +189,7 @@ class FeedStates:
     def health_counts(self, names: Collection[str]) -> Counter[str]:
         """How many of these feeds are ok, failing, gone or new. For the status line, refreshed while polls run:
         reading every row as a FeedState (`all`) held the event loop for 120 ms at 5,000 feeds."""
-        rows = self.db.connection.execute(
+        rows = self.db.reader.execute(
             "SELECT name, gone, consecutive_failures > 0, last_success_at IS NOT NULL FROM feed_state"
         )
         counts: Counter[str] = Counter()
@@ -190,7 +205,7 @@ class FeedStates:
         last_modified: str | None, body_hash: str, new_items: int, warning: str | None,
     ) -> None:
         """A poll that fetched and parsed a new body (written at once, in the caller's transaction)."""
-        self._touches.pop(name, None)
+        self._forget_touch(name)
         self.db.connection.execute(
             "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
             "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, body_hash = ?, "
@@ -205,7 +220,7 @@ class FeedStates:
         self, name: str, *, error: str, status: int | None, now: datetime, next_poll_at: datetime
     ) -> int:
         """Count a failure; returns the number of consecutive failures so far."""
-        self._touches.pop(name, None)
+        self._forget_touch(name)
         with self.db.transaction() as connection:
             connection.execute(
                 "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
@@ -218,7 +233,7 @@ class FeedStates:
         return int(row[0]) if row else 0
 
     def mark_gone(self, name: str, *, error: str, now: datetime) -> None:
-        self._touches.pop(name, None)
+        self._forget_touch(name)
         self.db.connection.execute(
             "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
             "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",

@@ -22,15 +22,40 @@ DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
 """The group key of a digest receiver's collection (ordinary keys are label=value lists, never start with @)."""
 
-_wakeups: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
+class Wakeup:
+    """An asyncio.Event that the database thread may set too (routing runs there, inside an ingest)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def set(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Not on an event loop's thread: hand the wake-up to the loop that waits (if one ever did).
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._event.set)
+                return
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._event.wait()
 
 
-def outbox_changed(db: Database) -> asyncio.Event:
+_wakeups: weakref.WeakKeyDictionary[Database, Wakeup] = weakref.WeakKeyDictionary()
+
+
+def outbox_changed(db: Database) -> Wakeup:
     """Set when something was queued, so the delivery worker wakes at once instead of at its next poll."""
-    event = _wakeups.get(db)
-    if event is None:
-        event = _wakeups[db] = asyncio.Event()
-    return event
+    wakeup = _wakeups.get(db)
+    if wakeup is None:
+        wakeup = _wakeups[db] = Wakeup()
+    return wakeup
 
 
 def _stamp(when: datetime) -> float:
@@ -98,7 +123,8 @@ class OutboxStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._sql.execute(f"SELECT id, body FROM alerts WHERE id IN ({marks})", chunk):
+            # Committed with their delivery: the reader serves them while the database thread works.
+            for row in self.db.reader.execute(f"SELECT id, body FROM alerts WHERE id IN ({marks})", chunk):
                 found[row["id"]] = Alert.from_json(json.loads(row["body"]))
         return [found[alert_id] for alert_id in ids if alert_id in found]
 
@@ -272,7 +298,7 @@ class OutboxStore:
 
     def count(self, state: DeliveryState) -> int:
         """Uses the indexes: cheap for pending and dead however many deliveries were made."""
-        return int(self._sql.execute("SELECT count(*) FROM deliveries WHERE state = ?", (state,)).fetchone()[0])
+        return int(self.db.reader.execute("SELECT count(*) FROM deliveries WHERE state = ?", (state,)).fetchone()[0])
 
     def counts(self) -> dict[DeliveryState, int]:
         return {state: self.count(state) for state in ("pending", "delivered", "dead")}

@@ -34,8 +34,8 @@ async def main(database: Path, url: str, secret: str, mode: str, count: int) -> 
     if mode == "enqueue":
         for n in range(count):
             alert = make_alert(n, created=clock.now())
-            with db.transaction():
-                router.enqueue([alert])
+            # As the daemon decides alerts: on the database thread, one transaction per decision.
+            await db.run(router.enqueue, [alert])
             print(f"DECIDED {alert.id}", flush=True)
             await asyncio.sleep(0.005)
     print("READY", flush=True)
