@@ -216,3 +216,21 @@ async def test_a_dead_parser_process_costs_one_feed_not_the_daemon() -> None:
         assert (await parser.parse(body, SOURCE, FETCHED)).items[0].title == "x"
     finally:
         parser.close()
+
+
+@pytest.mark.parametrize("make_ill_formed", [False, True], ids=["fast reader", "feedparser"])
+def test_entries_known_from_the_previous_body_are_passed_over(make_ill_formed: bool) -> None:
+    def body(guids: list[str]) -> bytes:
+        entries = "".join(f"<item><guid>{guid}</guid><title>Story {guid}</title><link>/{guid}</link></item>"
+                          for guid in guids)
+        return rss(entries + ("<item><title>&nbsp;</title></item>" if make_ill_formed else ""))
+
+    first = parse_feed(body(["a", "b", "c"]), SOURCE, FETCHED)
+    assert first.passed_over == 0 and len(first.entry_digests) == 3 + make_ill_formed
+    source = FeedSource(SOURCE.name, SOURCE.url, known_entries=first.entry_digests)
+    # "b" left, "d" arrived, and "c" got a new link: the same guid under a new link has a new dedupe key.
+    second = parse_feed(body(["a", "d"]).replace(b"</channel>", b"<item><guid>c</guid><link>/c2</link></item>"
+                                                               b"</channel>"), source, FETCHED)
+    assert [item.id for item in second.items] == ["d", "c"]
+    assert second.passed_over == 1 + make_ill_formed
+    assert first.entry_digests & second.entry_digests and second.entry_digests != first.entry_digests

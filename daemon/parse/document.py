@@ -8,8 +8,7 @@ from daemon.fetch import redact_url
 from daemon.parse.fast import read_fast
 from daemon.parse.guard import checked_body
 from daemon.parse.loose import read_loose
-from daemon.parse.normalize import feed_title, normalize
-from daemon.parse.raw import RawFeed
+from daemon.parse.normalize import normalize
 from daemon.parse.source import FeedSource, ParsedFeed
 
 
@@ -21,17 +20,13 @@ def parse_feed(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedF
 def parse_fast(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed | None:
     """The fast reader's result, or None when the document needs feedparser; ParseError when it must not be read."""
     raw = read_fast(checked_body(body, _shown(source)), source.content_type)
-    return None if raw is None else _parsed(raw, source, fetched_at)
+    return None if raw is None else normalize(raw, source, fetched_at)
 
 
 def parse_loose(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed:
     """feedparser's reading of the body: ill-formed documents, unusual formats and encodings."""
     shown = _shown(source)
-    return _parsed(read_loose(checked_body(body, shown), source.content_type, shown), source, fetched_at)
-
-
-def _parsed(raw: RawFeed, source: FeedSource, fetched_at: datetime) -> ParsedFeed:
-    return ParsedFeed(items=normalize(raw, source, fetched_at), title=feed_title(raw), warning=raw.warning)
+    return normalize(read_loose(checked_body(body, shown), source.content_type, shown), source, fetched_at)
 
 
 def _shown(source: FeedSource) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from daemon.items import Item, canonical_link, content_hash
 from daemon.parse.raw import RawEntry, RawFeed, Text
-from daemon.parse.source import FeedSource
+from daemon.parse.source import FeedSource, ParsedFeed
 from daemon.parse.text import collapse, plain_text
 
 MAX_SUMMARY_CHARS = 20_000
@@ -16,12 +17,33 @@ FUTURE_TOLERANCE = timedelta(days=1)
 """A publication time further ahead than this is a broken clock or a scheduled post: the fetch time is used."""
 
 
-def normalize(feed: RawFeed, source: FeedSource, fetched_at: datetime) -> tuple[Item, ...]:
-    """Every entry that has a title, a summary or a link, as an Item of `source`."""
+def normalize(feed: RawFeed, source: FeedSource, fetched_at: datetime) -> ParsedFeed:
+    """Every entry that has a title, a summary or a link and is not among `source.known_entries`, as an Item of
+    `source`."""
     language = language_tag(feed.language) or source.language
-    return tuple(
-        item for entry in feed.entries if (item := _item(entry, source, language, fetched_at)) is not None
-    )
+    known = source.known_entries
+    items: list[Item] = []
+    digests: set[int] = set()
+    passed_over = 0
+    for entry in feed.entries:
+        digest = entry_digest(entry)
+        digests.add(digest)
+        if digest in known:
+            passed_over += 1
+        elif (item := _item(entry, source, language, fetched_at)) is not None:
+            items.append(item)
+    return ParsedFeed(items=tuple(items), title=feed_title(feed), warning=feed.warning,
+                      entry_digests=frozenset(digests), passed_over=passed_over)
+
+
+def entry_digest(entry: RawEntry) -> int:
+    """What decides an entry's dedupe keys (guid and link; the text when it has neither), as a stable 64-bit
+    number: equal digests give equal items to the seen store."""
+    if entry.guid or entry.link:
+        identity = f"{entry.guid}\0{entry.link}"
+    else:
+        identity = f"\0{entry.title.value}\0{entry.summary.value}"
+    return int.from_bytes(hashlib.blake2b(identity.encode("utf-8", "surrogatepass"), digest_size=8).digest())
 
 
 def feed_title(feed: RawFeed) -> str:
