@@ -1,0 +1,84 @@
+"""A changed body's entries that the last ingest took in are passed over by parsing, without changing what is new
+or how long seen items are remembered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from daemon.clock import SimulatedClock
+from daemon.items import Item
+from daemon.matching.model import Match
+from daemon.rulebook import RuleBook
+from daemon.service import PollOutcome, Service
+from tests.servers.feed_server import FeedServer, running_server
+from tests.test_poll import RecordingRules, make_settings
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    yield from running_server()
+
+
+class FailingOnce(RecordingRules):
+    """Fails the first item it is asked about, as a bug in a rule would: that ingest is rolled back."""
+
+    def match(self, item: Item) -> list[Match]:
+        if not self.items:
+            self.items.append(item)
+            raise RuntimeError("rule bug")
+        return super().match(item)
+
+
+def seen_stamps(service: Service) -> list[int]:
+    return sorted(int(row[0]) for row in service.db.reader.execute("SELECT seen_at FROM seen_items"))
+
+
+async def started(tmp_path: Path, server: FeedServer, rules: RecordingRules, clock: SimulatedClock) -> Service:
+    settings = make_settings(tmp_path / "state", [{"name": "a", "url": server.url("/feed/a")}])
+    service = Service(settings, RuleBook(rules), clock=clock, parse_in_processes=False)
+    await service.start()
+    return service
+
+
+async def test_known_entries_are_checked_against_the_seen_store_again_after_an_hour(
+        tmp_path: Path, server: FeedServer) -> None:
+    clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0))
+    rules = RecordingRules()
+    server.add_feed("a", 3)
+    service = await started(tmp_path, server, rules, clock)
+    try:
+        await service.run_once()  # the first fetch records the three silently
+        first = seen_stamps(service)
+        clock.advance(timedelta(minutes=50))
+        server.add_items("a", 1)
+        assert await service.run_once() == {"a": PollOutcome.CHANGED}
+        assert [item.title for item in rules.items] == ["a item 3"]
+        clock.advance(timedelta(minutes=20))
+        server.add_items("a", 1)
+        await service.run_once()
+        assert [item.title for item in rules.items] == ["a item 3", "a item 4"]
+        # 70 minutes after the first fetch every entry went through the seen store again: the old ones' records
+        # are re-stamped, so they stay remembered as long as they stay in the feed.
+        assert min(seen_stamps(service)) > max(first)
+    finally:
+        await service.stop(1)
+
+
+async def test_entries_of_an_ingest_that_failed_are_not_known(tmp_path: Path, server: FeedServer) -> None:
+    clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0))
+    rules = FailingOnce()
+    server.add_feed("a", 2)
+    service = await started(tmp_path, server, rules, clock)
+    try:
+        await service.run_once()
+        server.add_items("a", 1)
+        assert await service.run_once() == {"a": PollOutcome.ERROR}
+        clock.advance(timedelta(minutes=10))
+        assert await service.run_once() == {"a": PollOutcome.CHANGED}
+        assert [item.title for item in rules.items] == ["a item 2", "a item 2"]
+    finally:
+        await service.stop(1)
