@@ -8,7 +8,6 @@ Operations concerns (systemd notify, watchdog, health endpoint, SIGHUP) attach t
 
 from __future__ import annotations
 
-import array
 import asyncio
 import contextlib
 import gc
@@ -35,7 +34,6 @@ from daemon.rulebook import RuleBook
 from daemon.scheduler import FeedSchedule, FeedScheduler
 from daemon.store import Database, open_database
 from daemon.store.feeds import FeedState, FeedStates
-from daemon.store.seen import REFRESH_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +100,6 @@ class Service:
         self.observer = observer or ServiceObserver()
         self._parse_in_processes = parse_in_processes
         self._feeds = _enabled(settings)
-        self._known_entries: dict[str, _KnownEntries] = {}
         self._stop_requested = asyncio.Event()
         self._in_flight: set[asyncio.Task[object]] = set()
         self._polls_in_progress = asyncio.Semaphore(POLLS_IN_PROGRESS_PER_FETCH_SLOT * settings.http.concurrency)
@@ -236,7 +233,6 @@ class Service:
             if settings.http != old_http:
                 self.fetcher.configure(settings.http)
             self._feeds = _enabled(settings)
-            self._known_entries = {name: known for name, known in self._known_entries.items() if name in self._feeds}
             await self.db.run(self.states.sync, settings.feeds)
             if self._scheduler.running:
                 self._scheduler.sync(await self._schedules(initial=False))
@@ -299,11 +295,8 @@ class Service:
         if body_hash == state.body_hash:
             self._record_touch(feed, state, result, now)
             return PollOutcome.UNCHANGED
-        known = self._known_entries.get(name)
-        if known is not None and now - known.taken_in_at >= REFRESH_AFTER:
-            known = None  # every entry goes through the seen store again, which keeps the records of old ones
         source = FeedSource(feed.name, result.url, feed.tags, feed.language, result.content_type,
-                            known.digests() if known is not None else frozenset())
+                            state.known_entries(now))
         try:
             parsed = await self.parser.parse(result.body, source, now)
         except ParseError as exc:
@@ -316,14 +309,16 @@ class Service:
         # News older than the retention period is never new: its seen record may already have been pruned.
         cutoff = now - self.settings.store.retention
         recent = [item for item in parsed.items if item.published is None or item.published >= cutoff]
-        fetched = _Fetched(result, now, self._next_poll(feed, now), body_hash, warning)
+        # Entries passed over keep the time they were last checked; a parse that passed over none checked them all.
+        checked_at = state.entries_checked_at if parsed.passed_over else now
+        fetched = _Fetched(result, now, self._next_poll(feed, now), body_hash, warning, parsed.entry_digests,
+                           checked_at)
         async with self.db.turn():
             if self._feeds.get(name) is not feed:
                 return PollOutcome.SKIPPED
             # Rules, escalation, routing and the commit (with its fsync, and now and then a WAL checkpoint) run
             # on the database thread; the event loop goes on with other polls, timers and deliveries meanwhile.
             ingested = await self.db.run(self._ingest, feed, recent, silent, fetched)
-        self._known_entries[name] = _KnownEntries.of(parsed.entry_digests, known.taken_in_at if known else now)
         self._recovered(feed, state)
         metrics.items.labels("new").inc(ingested.new_items)
         metrics.items.labels("seen").inc(ingested.seen_items + parsed.passed_over)
@@ -340,7 +335,8 @@ class Service:
             self.states.record_parsed(
                 feed.name, status=result.status, now=fetched.now, next_poll_at=fetched.next_poll_at,
                 etag=result.etag, last_modified=result.last_modified, body_hash=fetched.body_hash,
-                new_items=ingested.new_items, warning=fetched.warning,
+                new_items=ingested.new_items, warning=fetched.warning, entry_digests=fetched.entry_digests,
+                entries_checked_at=fetched.entries_checked_at,
             )
         return ingested
 
@@ -433,25 +429,8 @@ class _Fetched:
     next_poll_at: datetime
     body_hash: str
     warning: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _KnownEntries:
-    """The entries of a feed's last body that the pipeline took in. Their seen records are known to be fresh
-    while `taken_in_at` (when every entry last went through the seen store) is less than REFRESH_AFTER ago."""
-
-    packed: bytes
-    """The 64-bit digests, packed: about 0.4 KB per feed instead of 4 KB as a set of ints."""
-    taken_in_at: datetime
-
-    @classmethod
-    def of(cls, digests: frozenset[int], taken_in_at: datetime) -> _KnownEntries:
-        return cls(array.array("Q", digests).tobytes(), taken_in_at)
-
-    def digests(self) -> frozenset[int]:
-        unpacked = array.array("Q")
-        unpacked.frombytes(self.packed)
-        return frozenset(unpacked)
+    entry_digests: frozenset[int]
+    entries_checked_at: datetime | None
 
 
 def _enabled(settings: Settings) -> dict[str, FeedConfig]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 
 from daemon.config.feeds import FeedConfig
 from daemon.store.db import Database
+from daemon.store.seen import REFRESH_AFTER
 
 MAX_ERROR_CHARS = 1000
 FLUSH_ROWS_PER_COMMIT = 250
@@ -35,6 +37,18 @@ class FeedState:
     gone: bool = False
     first_fetch_done: bool = False
     items_total: int = 0
+    entry_digests: bytes = b""
+    """The digests of the entries of the last body the pipeline took in, packed (`pack_digests`)."""
+    entries_checked_at: datetime | None = None
+    """When every one of those entries last went through the seen store (which re-stamps what it has seen)."""
+
+    def known_entries(self, now: datetime) -> frozenset[int]:
+        """The entries a changed body can pass over: none once their seen records may need re-stamping."""
+        if self.entries_checked_at is None or now - self.entries_checked_at >= REFRESH_AFTER:
+            return frozenset()
+        unpacked = array.array("Q")
+        unpacked.frombytes(self.entry_digests)
+        return frozenset(unpacked)
 
     @property
     def health(self) -> str:
@@ -51,6 +65,11 @@ class FeedState:
             "gone": self.gone, "items_total": self.items_total, "etag": self.etag,
             "last_modified": self.last_modified,
         }
+
+
+def pack_digests(digests: frozenset[int]) -> bytes:
+    """8 bytes per digest: about 0.4 KB for a 50-entry feed, against 4 KB as a set of ints."""
+    return array.array("Q", digests).tobytes()
 
 
 def _health(*, gone: bool, failing: bool, succeeded: bool) -> str:
@@ -107,7 +126,8 @@ class FeedStates:
                     "INSERT INTO feed_state (name, url) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
                     "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, gone = 0, "
                     "first_fetch_done = 0, consecutive_failures = 0, next_poll_at = NULL, last_error = NULL, "
-                    "warning = NULL WHERE feed_state.url != excluded.url",
+                    "warning = NULL, entry_digests = x'', entries_checked_at = NULL "
+                    "WHERE feed_state.url != excluded.url",
                     (feed.name, feed.url),
                 )
 
@@ -203,16 +223,18 @@ class FeedStates:
     def record_parsed(
         self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
         last_modified: str | None, body_hash: str, new_items: int, warning: str | None,
+        entry_digests: frozenset[int] = frozenset(), entries_checked_at: datetime | None = None,
     ) -> None:
-        """A poll that fetched and parsed a new body (written at once, in the caller's transaction)."""
+        """A poll that fetched and parsed a new body (written at once, in the caller's transaction, so the entries
+        are known only if their items were taken in)."""
         self._forget_touch(name)
         self.db.connection.execute(
             "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
             "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, body_hash = ?, "
-            "warning = ?, first_fetch_done = 1 WHERE name = ?",
+            "warning = ?, first_fetch_done = 1, entry_digests = ?, entries_checked_at = ? WHERE name = ?",
             (
                 status, now.isoformat(), next_poll_at.isoformat(), etag, last_modified, new_items, body_hash,
-                warning, name,
+                warning, pack_digests(entry_digests), _iso(entries_checked_at), name,
             ),
         )
 
@@ -249,4 +271,5 @@ def _from_row(row: Any) -> FeedState:
         last_error=row["last_error"], warning=row["warning"], consecutive_failures=row["consecutive_failures"],
         next_poll_at=_when(row["next_poll_at"]), gone=bool(row["gone"]),
         first_fetch_done=bool(row["first_fetch_done"]), items_total=row["items_total"],
+        entry_digests=row["entry_digests"], entries_checked_at=_when(row["entries_checked_at"]),
     )
