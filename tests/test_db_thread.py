@@ -198,3 +198,30 @@ async def test_stop_during_an_ingest_lets_it_commit_then_closes(server: FeedServ
         assert row[0] == 2  # the ingest that was running when stop began committed, with the feed's state
     finally:
         reopened.close()
+
+
+async def test_polls_waiting_for_the_database_thread_are_bounded(server: FeedServer, tmp_path: Path) -> None:
+    names = [f"f{index}" for index in range(6)]
+    for name in names:
+        server.add_feed(name, 1)
+    gated = GatedRules()
+    feeds = [{"name": name, "url": server.url(f"/feed/{name}"), "backfill": True} for name in names]
+    # One request in flight: two polls in progress at most, the one ingesting and one parsed, waiting for it.
+    settings = make_settings(tmp_path, feeds, http={"concurrency": 1})
+    service = Service(settings, RuleBook(gated), parse_in_processes=False)
+    await service.start()
+    try:
+        cycle = asyncio.create_task(service.run_once())
+        await until(gated.entered.is_set)
+
+        def requests() -> int:
+            return sum(len(server.requests_to(f"/feed/{name}")) for name in names)
+
+        await until(lambda: requests() == 2)
+        await asyncio.sleep(0.1)  # the loop is free: without the bound it would fetch every other feed meanwhile
+        assert requests() == 2
+        gated.release.set()
+        assert set((await cycle).values()) == {PollOutcome.CHANGED}
+    finally:
+        gated.release.set()
+        await service.stop(1)
