@@ -19,6 +19,7 @@ from pathlib import Path
 from daemon import metrics
 from daemon.config import Settings
 from daemon.errors import ConfigError
+from daemon.matching.load import rule_files as files_to_load
 from daemon.rulebook import RuleBook
 from daemon.systemd import Notifier
 
@@ -32,18 +33,13 @@ RULE_WATCH_INTERVAL_S = 2.0
 
 
 def rule_files(paths: Iterable[Path]) -> Snapshot:
-    """(mtime_ns, size) of every rule file under `paths` (files, or directories searched for *.toml); None for a
-    configured path that does not exist, so its creation counts as a change."""
-    snapshot: Snapshot = {}
-    for path in paths:
-        try:
-            if path.is_dir():
-                for file in sorted(path.rglob("*.toml")):
-                    snapshot[file] = _stamp(file)
-            else:
-                snapshot[path] = _stamp(path)
-        except OSError:
-            snapshot[path] = None
+    """(mtime_ns, size) of every file the rule loader reads from `paths` (the same list, so a file the loader
+    ignores never triggers a reload); None for a configured path that does not exist, so its creation counts as
+    a change."""
+    configured = list(paths)
+    files, _ = files_to_load(configured)
+    snapshot: Snapshot = {file: _stamp(file) for file in files}
+    snapshot.update((path, None) for path in configured if not path.exists())
     return snapshot
 
 

@@ -14,6 +14,7 @@ import pytest
 from daemon import metrics
 from daemon.config import Settings
 from daemon.errors import ConfigError
+from daemon.matching.load import rule_files as files_to_load
 from daemon.matching.rules import RuleSet
 from daemon.reload import Reloader, RuleWatcher, rule_files
 from daemon.rulebook import RuleBook
@@ -126,15 +127,17 @@ async def test_requests_during_a_reload_are_coalesced_into_one_more(notify_socke
     assert service.loads == 2
 
 
-def test_rule_files_sees_files_in_directories_and_missing_paths(tmp_path: Path) -> None:
+def test_rule_files_watches_exactly_what_the_loader_reads_and_missing_paths(tmp_path: Path) -> None:
     (tmp_path / "rules" / "sub").mkdir(parents=True)
     (tmp_path / "rules" / "a.toml").write_text("a")
     (tmp_path / "rules" / "sub" / "b.toml").write_text("b")
     (tmp_path / "rules" / "notes.md").write_text("not a rule file")
-    snapshot = rule_files([tmp_path / "rules", tmp_path / "extra.toml"])
-    assert set(snapshot) == {tmp_path / "rules" / "a.toml", tmp_path / "rules" / "sub" / "b.toml",
-                             tmp_path / "extra.toml"}
+    configured = [tmp_path / "rules", tmp_path / "extra.toml"]
+    snapshot = rule_files(configured)
+    assert set(snapshot) == {tmp_path / "rules" / "a.toml", tmp_path / "extra.toml"}
     assert snapshot[tmp_path / "extra.toml"] is None
+    # A file in a subdirectory is not a rule file (the loader does not read it), so editing it reloads nothing.
+    assert (tmp_path / "rules" / "sub" / "b.toml") not in files_to_load(configured)[0]
 
 
 async def test_watcher_reports_edits_new_and_deleted_files(tmp_path: Path) -> None:
