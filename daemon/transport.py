@@ -56,13 +56,14 @@ class _Timeouts:
 class LeanTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 only. Safe for many concurrent requests; callers bound concurrency per host themselves."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, idle_per_origin: int, keepalive_s: float = 30.0) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext, idle_per_origin: int, keepalive_s: float = 15.0) -> None:
         self._ssl = ssl_context
         self._idle_per_origin = idle_per_origin
         self._keepalive_s = keepalive_s
         self._idle: dict[Origin, list[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._closed = False
+        self._swept_at = time.monotonic()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -98,8 +99,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._busy.clear()
 
     def _take_idle(self, origin: Origin) -> _Connection | None:
-        idle = self._idle.get(origin)
         now = time.monotonic()
+        if now - self._swept_at >= self._keepalive_s:
+            self._sweep(now)
+        idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
             if connection.usable(now, self._keepalive_s):
@@ -107,6 +110,20 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 return connection
             connection.close()
         return None
+
+    def _sweep(self, now: float) -> None:
+        """Close idle connections past their keep-alive: with feeds on thousands of hosts, each polled every few
+        minutes, they would otherwise hold a file descriptor each until their host's next poll."""
+        self._swept_at = now
+        for origin, idle in list(self._idle.items()):
+            kept = [connection for connection in idle if connection.usable(now, self._keepalive_s)]
+            for connection in idle:
+                if connection not in kept:
+                    connection.close()
+            if kept:
+                self._idle[origin] = kept
+            else:
+                del self._idle[origin]
 
     def release(self, connection: _Connection, origin: Origin) -> None:
         """Back to the idle list when the exchange ended cleanly and both sides allow reuse, else closed."""

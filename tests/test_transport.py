@@ -268,3 +268,23 @@ async def test_https_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
                 await client.get(server.url)
     # The trusted client reused its connection; the untrusted one never finished the handshake.
     assert server.connections == 1
+
+
+async def test_idle_connections_past_their_keep_alive_are_closed_by_the_next_request() -> None:
+    closed_by_client = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await server.answer_each(reader, writer, OK_304)
+        closed_by_client.set()  # answer_each returns when the client closes the connection
+
+    async def other(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await other_server.answer_each(reader, writer, OK_304)
+
+    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, keepalive_s=0.05)
+    async with (httpx.AsyncClient(transport=transport) as client, ScriptedServer(script) as server,
+                ScriptedServer(other) as other_server):
+        await client.get(server.url)
+        await asyncio.sleep(0.1)
+        assert not closed_by_client.is_set()  # idle, kept until a request comes by
+        await client.get(other_server.url)  # another host's request sweeps the expired connection
+        await asyncio.wait_for(closed_by_client.wait(), 5)
