@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from daemon.clock import SimulatedClock
-from daemon.escalate.fingerprint import Fingerprint, minhash, similarity, words
+from daemon.escalate.fingerprint import Fingerprint, minhash, pack, similarity, words
 from daemon.matching.model import Match, Quantity
 from daemon.severity import Severity
-from daemon.store import open_database
+from daemon.store import Database, open_database
+from daemon.store.db import migrations
 from tests.scenario.helpers import T0, escalation, item, match
 
 SHOOTDOWN = [
@@ -146,3 +150,93 @@ def test_reports_of_an_untagged_rule_still_form_one_story(tmp_path: Path) -> Non
     with db.transaction():
         alerts = [alert for report in SHOOTDOWN for alert in stage.on_item(report, [untagged])]
     assert len(alerts) == 1
+
+
+def story_count(db: Database) -> tuple[int, int, int]:
+    """(stories in the state file, stories in the in-memory index, postings in it)."""
+    return (
+        db.connection.execute("SELECT count(*) FROM main.stories").fetchone()[0],
+        db.connection.execute("SELECT count(*) FROM temp.story_candidates").fetchone()[0],
+        db.connection.execute("SELECT count(*) FROM temp.story_postings").fetchone()[0],
+    )
+
+
+def test_a_rolled_back_story_is_gone_from_the_index_too(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    with db.transaction():
+        kept = stage.on_item(SHOOTDOWN[0], [shootdown_match()])
+    with pytest.raises(RuntimeError), db.transaction():
+        clock.advance(timedelta(minutes=5))
+        strike = item("Airstrikes hit market in Maarat al-Numan", "Russian warplanes bombed a market.", feed="x")
+        assert len(stage.on_item(strike, [match("airstrike", "strike", places=("Maarat al-Numan",))])) == 1
+        raise RuntimeError("a later stage failed")
+    assert story_count(db) == (1, 1, 9)
+    with db.transaction():
+        # The same report again (the poller retries the feed): a new story and a new alert, as the first time.
+        again = stage.on_item(strike, [match("airstrike", "strike", places=("Maarat al-Numan",))])
+        joined = stage.on_item(SHOOTDOWN[1], [shootdown_match()])
+    assert [alert.kind for alert in again] == ["match"]
+    assert joined == []
+    assert again[0].story_id != kept[0].story_id
+    assert story_count(db)[:2] == (2, 2)
+
+
+def test_an_index_first_built_in_a_rolled_back_transaction_is_built_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    clock = SimulatedClock(T0)
+    db = open_database(path)
+    with db.transaction():
+        first = escalation(db, clock).on_item(SHOOTDOWN[0], [shootdown_match()])
+    db.close()
+    db = open_database(path)
+    stage = escalation(db, clock)
+    with pytest.raises(RuntimeError), db.transaction():
+        stage.on_item(SHOOTDOWN[1], [shootdown_match()])
+        raise RuntimeError("a later stage failed")
+    with db.transaction():
+        assert stage.on_item(SHOOTDOWN[2], [shootdown_match()]) == []
+    story_id = db.connection.execute("SELECT id FROM stories").fetchone()[0]
+    assert story_id == first[0].story_id
+    assert story_count(db) == (1, 1, 9)
+
+
+def test_pruning_forgets_old_stories_in_the_file_and_in_the_index(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock, story_window=timedelta(hours=48))
+    with db.transaction():
+        stage.on_item(SHOOTDOWN[0], [shootdown_match()])
+    clock.advance(timedelta(hours=47))
+    with db.transaction():
+        stage.on_item(item("Storm floods coastal towns", "Rivers burst their banks.", feed="z"),
+                      [match("flood", "disaster", places=("Porto",))])
+    clock.advance(timedelta(hours=2))
+    with db.transaction():
+        stage.due()
+    assert story_count(db) == (1, 1, 9)
+    assert db.connection.execute("SELECT title FROM stories").fetchone()[0] == "Storm floods coastal towns"
+
+
+def test_stories_of_a_version_3_database_stay_joinable_after_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as connection:
+        for _, _, sql in migrations()[:3]:
+            connection.executescript(sql)
+        connection.execute("PRAGMA user_version=3")
+        fingerprint = Fingerprint.of(SHOOTDOWN[0], [shootdown_match()])
+        stamp = int(T0.timestamp())
+        connection.execute(
+            "INSERT INTO stories (id, first_at, last_at, title, words, entities, numbers, tags, report_feeds, "
+            "report_signatures, rules) VALUES ('sty_old', ?, ?, ?, ?, ?, '', ?, 'outlet-a', ?, 'shootdown-aircraft')",
+            (stamp, stamp, SHOOTDOWN[0].title, "\n".join(sorted(fingerprint.words)),
+             "\n".join(sorted(fingerprint.entities)), "\n".join(fingerprint.tags), pack(fingerprint.signature)),
+        )
+        connection.executemany("INSERT INTO story_keys (key, first_at, story_id) VALUES (?, ?, 'sty_old')",
+                               [(key, stamp) for key in fingerprint.index_keys()])
+    db = open_database(path)
+    clock = SimulatedClock(T0 + timedelta(hours=1))
+    with db.transaction():
+        alerts = escalation(db, clock, story_updates=(2,)).on_item(SHOOTDOWN[1], [shootdown_match()])
+    assert [(alert.kind, alert.story_id) for alert in alerts] == [("story_update", "sty_old")]

@@ -6,13 +6,18 @@ bounded number per key), so the cost per report does not grow with the number of
 A report from an outlet already in the story, or a near-verbatim copy of another outlet's report (wire copy), does
 not add an independent source.
 
-Storage is shaped for a large window: story ids start with the first report's time, so new stories append to the
-table instead of landing on random pages, and the rules fired and the reports compared live in the story's own
-row, which a report touches anyway.
+Storage is shaped for a large window. The `stories` table in the state file holds everything about a story and is
+only appended to (ids start with the first report's time) and updated on recent rows. What a candidate lookup
+reads - the index postings and the few columns a comparison needs - lives in TEMP tables of the same connection,
+held in memory and filled from `stories` the first time the connection is used here: a lookup never reads a random
+page of the state file, a new story writes no random index pages to it, and since TEMP tables belong to the
+connection's transaction, a rollback takes back their changes together with everything else (even their
+creation: the next use fills them again).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +32,20 @@ POSTINGS_PER_KEY = 8
 REPORTS_COMPARED = 32
 """Reports of a story compared with a new one to spot wire copies; later reports are counted, not kept."""
 _SIGNATURE_BYTES = 4 * PERMUTATIONS
+_TEMP_MEMORY = 2
+"""PRAGMA temp_store value for memory."""
+
+# `story` is the story's rowid in the state file's `stories` table; rowids grow with time, so the newest postings of
+# a key are its largest.
+_INDEX_SCHEMA = (
+    "CREATE TEMP TABLE story_candidates (story INTEGER PRIMARY KEY, first_at INTEGER NOT NULL, words TEXT NOT NULL, "
+    "entities TEXT NOT NULL, numbers TEXT NOT NULL, tags TEXT NOT NULL)",
+    "CREATE TEMP TABLE story_postings (key INTEGER NOT NULL, story INTEGER NOT NULL, PRIMARY KEY (key, story)) "
+    "WITHOUT ROWID",
+    "INSERT INTO temp.story_candidates SELECT rowid, first_at, words, entities, numbers, tags FROM main.stories",
+    "INSERT INTO temp.story_postings SELECT DISTINCT key.value, stories.rowid "
+    "FROM main.stories AS stories, json_each(stories.index_keys) AS key ORDER BY 1, 2",
+)
 
 
 def _join(values: frozenset[str]) -> str:
@@ -56,19 +75,24 @@ class Stories:
     def __init__(self, db: Database, config: EscalationConfig) -> None:
         self.db = db
         self.config = config
+        connection = db.connection
+        if not connection.in_transaction and connection.execute("PRAGMA temp_store").fetchone()[0] != _TEMP_MEMORY:
+            # TEMP tables in memory rather than in a temporary file behind a 2 MiB cache. SQLite allows the change
+            # only outside a transaction (it drops TEMP tables, which the next use fills again).
+            connection.execute("PRAGMA temp_store = MEMORY")
 
     def place(self, item: Item, fingerprint: Fingerprint, now: datetime) -> Placement:
         """Attach the report to its story, or start one."""
         stamp = int(now.timestamp())
         window_start = int((now - self.config.story_window).timestamp())
         keys = fingerprint.index_keys()
-        best: tuple[float, str] | None = None
+        best: tuple[float, int] | None = None
         for row in self._candidates(keys, window_start):
             score = fingerprint.score(
                 _split(row["words"]), _split(row["entities"]), _split(row["numbers"]), _split(row["tags"])
             )
             if score >= self.config.story_similarity and (best is None or score > best[0]):
-                best = (score, row["id"])
+                best = (score, row["story"])
         if best is None:
             return self._start(item, fingerprint, keys, stamp)
         return self._attach(best[1], item.feed, fingerprint, stamp)
@@ -79,59 +103,77 @@ class Stories:
 
     def prune(self, before: datetime) -> int:
         """Forget stories first reported before `before` (no report can join them any more)."""
-        stamp = int(before.timestamp())
-        self.db.connection.execute("DELETE FROM story_keys WHERE first_at < ?", (stamp,))
-        return self.db.connection.execute("DELETE FROM stories WHERE first_at < ?", (stamp,)).rowcount
+        connection = _index(self.db.connection)
+        expired = connection.execute(
+            "SELECT rowid, index_keys FROM main.stories WHERE first_at < ?", (int(before.timestamp()),)
+        ).fetchall()
+        connection.executemany(
+            "DELETE FROM temp.story_postings WHERE key = ? AND story = ?",
+            [(key, story) for story, keys in expired for key in json.loads(keys)],
+        )
+        stories = [(story,) for story, _ in expired]
+        connection.executemany("DELETE FROM temp.story_candidates WHERE story = ?", stories)
+        connection.executemany("DELETE FROM main.stories WHERE rowid = ?", stories)
+        return len(expired)
 
     def _candidates(self, keys: list[int], window_start: int) -> list[sqlite3.Row]:
         """Stories in the window posted under any of the keys, the newest POSTINGS_PER_KEY per key, in one query."""
         postings = " UNION ".join(
-            "SELECT story_id FROM (SELECT story_id FROM story_keys WHERE key = ? AND first_at >= ? "
-            "ORDER BY first_at DESC LIMIT ?)"
+            "SELECT story FROM (SELECT story FROM temp.story_postings WHERE key = ? ORDER BY story DESC LIMIT ?)"
             for _ in keys
         )
-        return self.db.connection.execute(
-            f"SELECT id, words, entities, numbers, tags FROM stories WHERE id IN ({postings}) ORDER BY id",
-            [value for key in keys for value in (key, window_start, POSTINGS_PER_KEY)],
+        return _index(self.db.connection).execute(
+            f"SELECT story, words, entities, numbers, tags FROM temp.story_candidates "
+            f"WHERE story IN ({postings}) AND first_at >= ? ORDER BY story",
+            [*(value for key in keys for value in (key, POSTINGS_PER_KEY)), window_start],
         ).fetchall()
 
-    def _attach(self, story_id: str, feed: str, fingerprint: Fingerprint, stamp: int) -> Placement:
-        story = self.db.connection.execute(
-            "SELECT title, sources, reports, report_feeds, report_signatures, rules FROM stories WHERE id = ?",
-            (story_id,),
+    def _attach(self, story: int, feed: str, fingerprint: Fingerprint, stamp: int) -> Placement:
+        row = self.db.connection.execute(
+            "SELECT id, title, sources, report_feeds, report_signatures, rules FROM main.stories WHERE rowid = ?",
+            (story,),
         ).fetchone()
-        feeds = _split(story["report_feeds"])
-        signatures = story["report_signatures"]
+        feeds = _split(row["report_feeds"])
+        signatures = row["report_signatures"]
         new_source = feed not in feeds and all(
             similarity(fingerprint.signature, unpack(signatures[start : start + _SIGNATURE_BYTES]))
             < self.config.wire_copy_similarity
             for start in range(0, len(signatures), _SIGNATURE_BYTES)
         )
-        sources = story["sources"] + int(new_source)
+        sources = row["sources"] + int(new_source)
         if len(feeds) < REPORTS_COMPARED:
             feeds.append(feed)
             signatures += pack(fingerprint.signature)
         self.db.connection.execute(
-            "UPDATE stories SET last_at = ?, sources = ?, reports = reports + 1, report_feeds = ?, "
-            "report_signatures = ? WHERE id = ?",
-            (stamp, sources, "\n".join(feeds), signatures, story_id),
+            "UPDATE main.stories SET last_at = ?, sources = ?, reports = reports + 1, report_feeds = ?, "
+            "report_signatures = ? WHERE rowid = ?",
+            (stamp, sources, "\n".join(feeds), signatures, story),
         )
-        return Placement(story_id, story["title"], created=False, sources=sources, new_source=new_source,
-                         fired=frozenset(_split(story["rules"])))
+        return Placement(row["id"], row["title"], created=False, sources=sources, new_source=new_source,
+                         fired=frozenset(_split(row["rules"])))
 
     def _start(self, item: Item, fingerprint: Fingerprint, keys: list[int], stamp: int) -> Placement:
         story_id = f"sty_{stamp:010x}{content_hash('story', item.id_key)[:10]}"
         connection = self.db.connection
-        connection.execute(
-            "INSERT INTO stories (id, first_at, last_at, title, words, entities, numbers, tags, report_feeds, "
-            "report_signatures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                story_id, stamp, stamp, item.title, _join(fingerprint.words), _join(fingerprint.entities),
-                _join(fingerprint.numbers), _join(fingerprint.tags), item.feed, pack(fingerprint.signature),
-            ),
-        )
+        parts = (_join(fingerprint.words), _join(fingerprint.entities), _join(fingerprint.numbers),
+                 _join(fingerprint.tags))
+        story = connection.execute(
+            "INSERT INTO main.stories (id, first_at, last_at, title, words, entities, numbers, tags, index_keys, "
+            "report_feeds, report_signatures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (story_id, stamp, stamp, item.title, *parts, json.dumps(keys), item.feed, pack(fingerprint.signature)),
+        ).lastrowid
+        connection.execute("INSERT INTO temp.story_candidates VALUES (?, ?, ?, ?, ?, ?)", (story, stamp, *parts))
         connection.executemany(
-            "INSERT OR IGNORE INTO story_keys (key, first_at, story_id) VALUES (?, ?, ?)",
-            [(key, stamp, story_id) for key in keys],
+            "INSERT OR IGNORE INTO temp.story_postings (key, story) VALUES (?, ?)", [(key, story) for key in keys]
         )
         return Placement(story_id, item.title, created=True, sources=1, new_source=True, fired=frozenset())
+
+
+def _index(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """The connection, with the in-memory index filled (on its first use, or again after a rollback took it back).
+    Every Stories on one connection shares the index, so they stay consistent with each other."""
+    exists = connection.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'story_postings'").fetchone()
+    if exists is None:
+        for statement in _INDEX_SCHEMA:
+            connection.execute(statement)
+    return connection
