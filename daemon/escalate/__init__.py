@@ -54,7 +54,7 @@ class Escalation:
 
     def on_item(self, item: Item, matches: list[Match]) -> list[Alert]:
         now = self.clock.now()
-        placement = self.stories.place(item, Fingerprint.of(item, matches), now)
+        placement = self.stories.place(item, Fingerprint.of(item, matches), frozenset(m.rule for m in matches), now)
         decided: list[Alert] = []
         fired = set(placement.fired)
         superseded = _superseded(matches)
@@ -66,8 +66,6 @@ class Escalation:
                     decided.append(alert)
             self.deadlines.track(item, match, placement.story_id, now)
         decided.extend(self.situations.observe(placement.story_id, item, matches, now))
-        if fired != placement.fired:
-            self.stories.fired(placement.story_id, frozenset(fired))
         if not placement.created and placement.new_source and placement.sources in self.config.story_updates:
             decided.append(self._story_update(item, matches, placement, now))
         return self._release(decided, now)

@@ -113,7 +113,8 @@ class Fingerprint:
     def index_keys(self) -> list[int]:
         """Per tag (joining needs a shared tag): MinHash bands (similar wording) and anchors (same place,
         different wording)."""
-        bands = [pack(self.signature[start : start + BAND_ROWS]) for start in range(0, PERMUTATIONS, BAND_ROWS)]
+        packed = pack(self.signature)
+        bands = [packed[start : start + 4 * BAND_ROWS] for start in range(0, 4 * PERMUTATIONS, 4 * BAND_ROWS)]
         return [
             *(_key(b"b", tag.encode(), bytes([start]), band) for tag in sorted(self.tags)
               for start, band in enumerate(bands)),

@@ -81,29 +81,25 @@ class Stories:
             # only outside a transaction (it drops TEMP tables, which the next use fills again).
             connection.execute("PRAGMA temp_store = MEMORY")
 
-    def place(self, item: Item, fingerprint: Fingerprint, now: datetime) -> Placement:
-        """Attach the report to its story, or start one."""
+    def place(self, item: Item, fingerprint: Fingerprint, rules: frozenset[str], now: datetime) -> Placement:
+        """Attach the report to its story, or start one; `rules` (those that matched the report) are remembered
+        as fired for the story (a rule fires once per story)."""
         stamp = int(now.timestamp())
         window_start = int((now - self.config.story_window).timestamp())
         keys = fingerprint.index_keys()
         best: tuple[float, int] | None = None
-        for row in self._candidates(keys, window_start):
-            score = fingerprint.score(
-                _split(row["words"]), _split(row["entities"]), _split(row["numbers"]), _split(row["tags"])
-            )
+        for story, words, entities, numbers, tags in self._candidates(keys, window_start):
+            score = fingerprint.score(_split(words), _split(entities), _split(numbers), _split(tags))
             if score >= self.config.story_similarity and (best is None or score > best[0]):
-                best = (score, row["story"])
+                best = (score, story)
         if best is None:
-            return self._start(item, fingerprint, keys, stamp)
-        return self._attach(best[1], item.feed, fingerprint, stamp)
-
-    def fired(self, story_id: str, rules: frozenset[str]) -> None:
-        """Remember every rule that has alerted for the story (a rule fires once per story)."""
-        self.db.connection.execute("UPDATE stories SET rules = ? WHERE id = ?", (_join(rules), story_id))
+            return self._start(item, fingerprint, keys, rules, stamp)
+        return self._attach(best[1], item.feed, fingerprint, rules, stamp)
 
     def prune(self, before: datetime) -> int:
         """Forget stories first reported before `before` (no report can join them any more)."""
-        connection = _index(self.db.connection)
+        connection = self.db.connection
+        _fill_index(connection)
         expired = connection.execute(
             "SELECT rowid, index_keys FROM main.stories WHERE first_at < ?", (int(before.timestamp()),)
         ).fetchall()
@@ -116,19 +112,28 @@ class Stories:
         connection.executemany("DELETE FROM main.stories WHERE rowid = ?", stories)
         return len(expired)
 
-    def _candidates(self, keys: list[int], window_start: int) -> list[sqlite3.Row]:
+    def _candidates(self, keys: list[int], window_start: int) -> list[tuple[int, str, str, str, str]]:
         """Stories in the window posted under any of the keys, the newest POSTINGS_PER_KEY per key, in one query."""
         postings = " UNION ".join(
-            "SELECT story FROM (SELECT story FROM temp.story_postings WHERE key = ? ORDER BY story DESC LIMIT ?)"
+            "SELECT story FROM (SELECT story FROM temp.story_postings WHERE key = ? ORDER BY story DESC "
+            f"LIMIT {POSTINGS_PER_KEY})"
             for _ in keys
         )
-        return _index(self.db.connection).execute(
-            f"SELECT story, words, entities, numbers, tags FROM temp.story_candidates "
-            f"WHERE story IN ({postings}) AND first_at >= ? ORDER BY story",
-            [*(value for key in keys for value in (key, POSTINGS_PER_KEY)), window_start],
-        ).fetchall()
+        query = ("SELECT story, words, entities, numbers, tags FROM temp.story_candidates "
+                 f"WHERE story IN ({postings}) AND first_at >= ? ORDER BY story")
+        cursor = self.db.connection.cursor()
+        cursor.row_factory = None  # plain tuples: a few dozen rows per report
+        try:
+            return cursor.execute(query, (*keys, window_start)).fetchall()
+        except sqlite3.OperationalError as exc:
+            # The index is missing: this connection's first use, or a rollback took back its creation. Finding
+            # that out only when a lookup fails keeps the common path to one statement.
+            if "no such table: temp.story_" not in str(exc):
+                raise
+        _fill_index(cursor.connection)
+        return cursor.execute(query, (*keys, window_start)).fetchall()
 
-    def _attach(self, story: int, feed: str, fingerprint: Fingerprint, stamp: int) -> Placement:
+    def _attach(self, story: int, feed: str, fingerprint: Fingerprint, rules: frozenset[str], stamp: int) -> Placement:
         row = self.db.connection.execute(
             "SELECT id, title, sources, report_feeds, report_signatures, rules FROM main.stories WHERE rowid = ?",
             (story,),
@@ -144,36 +149,40 @@ class Stories:
         if len(feeds) < REPORTS_COMPARED:
             feeds.append(feed)
             signatures += pack(fingerprint.signature)
+        fired = frozenset(_split(row["rules"]))
         self.db.connection.execute(
             "UPDATE main.stories SET last_at = ?, sources = ?, reports = reports + 1, report_feeds = ?, "
-            "report_signatures = ? WHERE rowid = ?",
-            (stamp, sources, "\n".join(feeds), signatures, story),
+            "report_signatures = ?, rules = ? WHERE rowid = ?",
+            (stamp, sources, "\n".join(feeds), signatures, _join(fired | rules), story),
         )
         return Placement(row["id"], row["title"], created=False, sources=sources, new_source=new_source,
-                         fired=frozenset(_split(row["rules"])))
+                         fired=fired)
 
-    def _start(self, item: Item, fingerprint: Fingerprint, keys: list[int], stamp: int) -> Placement:
+    def _start(self, item: Item, fingerprint: Fingerprint, keys: list[int], rules: frozenset[str],
+               stamp: int) -> Placement:
         story_id = f"sty_{stamp:010x}{content_hash('story', item.id_key)[:10]}"
         connection = self.db.connection
         parts = (_join(fingerprint.words), _join(fingerprint.entities), _join(fingerprint.numbers),
                  _join(fingerprint.tags))
+        index_keys = f"[{','.join(map(str, keys))}]"  # a JSON array: the index is refilled from it in SQL
         story = connection.execute(
             "INSERT INTO main.stories (id, first_at, last_at, title, words, entities, numbers, tags, index_keys, "
-            "report_feeds, report_signatures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (story_id, stamp, stamp, item.title, *parts, json.dumps(keys), item.feed, pack(fingerprint.signature)),
+            "report_feeds, report_signatures, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (story_id, stamp, stamp, item.title, *parts, index_keys, item.feed, pack(fingerprint.signature),
+             _join(rules)),
         ).lastrowid
         connection.execute("INSERT INTO temp.story_candidates VALUES (?, ?, ?, ?, ?, ?)", (story, stamp, *parts))
-        connection.executemany(
-            "INSERT OR IGNORE INTO temp.story_postings (key, story) VALUES (?, ?)", [(key, story) for key in keys]
+        connection.execute(
+            "INSERT OR IGNORE INTO temp.story_postings (key, story) SELECT value, ? FROM json_each(?)",
+            (story, index_keys),
         )
         return Placement(story_id, item.title, created=True, sources=1, new_source=True, fired=frozenset())
 
 
-def _index(connection: sqlite3.Connection) -> sqlite3.Connection:
-    """The connection, with the in-memory index filled (on its first use, or again after a rollback took it back).
-    Every Stories on one connection shares the index, so they stay consistent with each other."""
-    exists = connection.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'story_postings'").fetchone()
-    if exists is None:
-        for statement in _INDEX_SCHEMA:
-            connection.execute(statement)
-    return connection
+def _fill_index(connection: sqlite3.Connection) -> None:
+    """Create and fill the in-memory index unless it exists. Every Stories on one connection shares the index, so
+    they stay consistent with each other."""
+    if connection.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'story_postings'").fetchone() is not None:
+        return
+    for statement in _INDEX_SCHEMA:
+        connection.execute(statement)
