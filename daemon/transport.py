@@ -22,6 +22,8 @@ _READ_SIZE = 65536
 _MAX_HEAD_SIZE = 100 * 1024
 """Largest response head accepted (status line and headers); h11's own default of 16 KB refuses some real sites."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HAPPY_EYEBALLS_DELAY_S = 0.25
+"""RFC 8305's recommended wait before trying the next address of a host."""
 
 Origin = tuple[str, str, int]
 
@@ -145,9 +147,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
         secure = scheme == "https"
         try:
             async with asyncio.timeout(timeouts.connect):
+                # Happy eyeballs, as anyio does for httpx's own transport: a host whose IPv6 route is broken
+                # costs a quarter second, not the whole connect timeout.
                 reader, writer = await asyncio.open_connection(
                     host, port, ssl=self._ssl if secure else None, server_hostname=host if secure else None,
-                    limit=_READ_SIZE,
+                    limit=_READ_SIZE, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from None
