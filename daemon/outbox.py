@@ -148,23 +148,22 @@ class DeliveryWorker:
     # -- the loop's work -------------------------------------------------------------------------------------
 
     async def _cycle(self, *, ignore_wait: bool, record_all: bool = True) -> int:
-        """Record finished sends, flush due groups, start due deliveries; returns how many were started.
-        Commits run on the database thread; the reads that choose what to send are quick and stay here."""
-        if record_all or not self._inflight or time.monotonic() - self._last_record >= _RECORD_EVERY_S:
-            await self._record_finished()
+        """Record finished sends and flush due groups (one commit, on the database thread), then start due
+        deliveries; returns how many were started. The reads that choose what to send are quick and stay here."""
+        record = record_all or not self._inflight or time.monotonic() - self._last_record >= _RECORD_EVERY_S
         async with self.db.turn():
+            # Taken in the turn: a cancellation while waiting for it leaves the outcomes for close() to record.
+            batch = self._take_finished() if record else []
             now = self.clock.now()
-            if self.store.due_groups(now, ignore_wait=ignore_wait):
-                await self.db.run(self._flush_groups, now, ignore_wait)
+            if batch or self.store.due_groups(now, ignore_wait=ignore_wait):
+                await self.db.run(self._write, batch, now, flush_groups=True, ignore_wait=ignore_wait)
+            if batch:
+                self._update_gauges()
             started = self._start_due(now)
             if time.monotonic() - self._last_housekeeping >= _HOUSEKEEPING_EVERY_S:
                 self._last_housekeeping = time.monotonic()
                 await self.db.run(self._housekeeping)
         return started
-
-    def _flush_groups(self, now: datetime, ignore_wait: bool) -> None:
-        with self.db.transaction():
-            self.grouper.flush_due(now, ignore_wait=ignore_wait)
 
     def _start_due(self, now: datetime) -> int:
         started = 0
@@ -258,17 +257,26 @@ class DeliveryWorker:
         return self._http[ca_file]
 
     async def _record_finished(self) -> None:
-        if not self._finished:
-            return
-        batch, self._finished = self._finished, []
-        self._last_record = time.monotonic()
-        await self.db.run(self._record_batch, batch, self.clock.now())
-        self._update_gauges()
+        async with self.db.turn():
+            batch = self._take_finished()
+            if batch:
+                await self.db.run(self._write, batch, self.clock.now(), flush_groups=False)
+                self._update_gauges()
 
-    def _record_batch(self, batch: list[tuple[Delivery, Outcome, bool]], now: datetime) -> None:
+    def _take_finished(self) -> list[tuple[Delivery, Outcome, bool]]:
+        batch, self._finished = self._finished, []
+        if batch:
+            self._last_record = time.monotonic()
+        return batch
+
+    def _write(self, batch: list[tuple[Delivery, Outcome, bool]], now: datetime, *, flush_groups: bool,
+               ignore_wait: bool = False) -> None:
+        """On the database thread, in one commit: the outcomes of finished sends, and the groups due now."""
         with self.db.transaction():
             for delivery, outcome, retry in batch:
                 self._record(delivery, outcome, now, retry=retry)
+            if flush_groups:
+                self.grouper.flush_due(now, ignore_wait=ignore_wait)
 
     def _record(self, delivery: Delivery, outcome: Outcome, now: datetime, *, retry: bool) -> None:
         first = delivery.alert_ids[0] if delivery.alert_ids else "-"
