@@ -4,8 +4,9 @@ The window is filled with 100,000 matched items (distinct stories over 500 place
 default escalation rules), 40 hours apart at most so all are inside the 48 h window. Then a further batch is timed:
 a third of it re-reports of recent stories in other words (they join them), the rest new stories, in transactions
 of 50 items as the pipeline commits one feed at a time. Memory is the process RSS after filling half and all of
-the window (bounded memory means it does not grow with the window: stories live in SQLite, not in Python).
-Target: at least 2,000 matches/s.
+the window: the story index and the columns a candidate comparison reads are held in memory (SQLite TEMP tables,
+about 0.4 KB per story), so memory grows with the stories in the window and is bounded by it (pruned with it);
+everything else lives in the state file. Target: at least 2,000 matches/s.
 """
 
 from __future__ import annotations
@@ -97,9 +98,24 @@ def timed(stage: Escalation, db: Database, clock: SimulatedClock, corpus: Corpus
     return count / (time.perf_counter() - started), count / (time.process_time() - cpu_started)
 
 
-def one_run(scratch: Path, window_items: int, measured: int, seed: int) -> tuple[float, float, float, float, float]:
-    """(matches/s, matches/CPU s, RSS MB at half window, RSS MB at full window, database MB)."""
-    db = open_database(scratch / "tocsin.sqlite3", synchronous="normal")
+def first_match_after_restart(path: Path, clock: SimulatedClock, corpus: Corpus) -> float:
+    """Seconds for the first match on a reopened database: it fills the in-memory story index from the file."""
+    db = open_database(path, synchronous="normal")
+    stage = Escalation(db, EscalationConfig(), clock, load_escalation_rules([REPO / "rules" / "escalation.toml"]))
+    item, found = corpus.new(20_000_000)
+    started = time.perf_counter()
+    with db.transaction():
+        stage.on_item(item, [found])
+    elapsed = time.perf_counter() - started
+    db.close()
+    return elapsed
+
+
+def one_run(scratch: Path, window_items: int, measured: int, seed: int) -> tuple[float, ...]:
+    """(matches/s, matches/CPU s, RSS MB at half window, RSS MB at full window, database MB, first match after a
+    restart in s)."""
+    path = scratch / "tocsin.sqlite3"
+    db = open_database(path, synchronous="normal")
     clock = SimulatedClock(START)
     rules = load_escalation_rules([REPO / "rules" / "escalation.toml"])
     stage = Escalation(db, EscalationConfig(), clock, rules)
@@ -111,27 +127,26 @@ def one_run(scratch: Path, window_items: int, measured: int, seed: int) -> tuple
     rate, cpu_rate = timed(stage, db, clock, corpus, measured)
     db.close()
     size = sum(path.stat().st_size for path in scratch.glob("tocsin.sqlite3*")) / 1e6
-    return rate, cpu_rate, half, full, size
+    return rate, cpu_rate, half, full, size, first_match_after_restart(path, clock, corpus)
 
 
 def run(quick: bool) -> list[Result]:
     window_items, measured, runs = (10_000, 1_000, 1) if quick else (100_000, 5_000, 3)
-    rates, cpu_rates, halves, fulls, sizes = [], [], [], [], []
+    figures = []
     for seed in range(runs):
         with tempfile.TemporaryDirectory(prefix="tocsin-bench-escalation-") as scratch:
-            rate, cpu_rate, half, full, size = one_run(Path(scratch), window_items, measured, seed)
-        rates.append(rate)
-        cpu_rates.append(cpu_rate)
-        halves.append(half)
-        fulls.append(full)
-        sizes.append(size)
+            figures.append(one_run(Path(scratch), window_items, measured, seed))
+    rates, cpu_rates, halves, fulls, sizes, restarts = zip(*figures, strict=True)
+    # Memory from the first run only: peak RSS never falls, so later runs would report the earlier runs' peaks
+    # (the restart's refill included) rather than their own.
     return [
         median_result(NAME, f"matches processed, {window_items:,} items in the story window", rates, "/s",
                       ">= 2000"),
         median_result(NAME, "matches processed per CPU second (same runs)", cpu_rates, "/s"),
-        result(NAME, f"peak RSS with {window_items // 2:,} items in the window", min(halves), "MB"),
-        result(NAME, f"peak RSS with {window_items:,} items in the window", max(fulls), "MB"),
+        result(NAME, f"peak RSS with {window_items // 2:,} items in the window", halves[0], "MB"),
+        result(NAME, f"peak RSS with {window_items:,} items in the window", fulls[0], "MB"),
         median_result(NAME, f"state database with {window_items:,} stories", sizes, "MB"),
+        median_result(NAME, f"first match after a restart, {window_items:,} stories (index refill)", restarts, "s"),
     ]
 
 

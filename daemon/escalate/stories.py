@@ -43,8 +43,8 @@ _INDEX_SCHEMA = (
     "CREATE TEMP TABLE story_postings (key INTEGER NOT NULL, story INTEGER NOT NULL, PRIMARY KEY (key, story)) "
     "WITHOUT ROWID",
     "INSERT INTO temp.story_candidates SELECT rowid, first_at, words, entities, numbers, tags FROM main.stories",
-    "INSERT INTO temp.story_postings SELECT DISTINCT key.value, stories.rowid "
-    "FROM main.stories AS stories, json_each(stories.index_keys) AS key ORDER BY 1, 2",
+    "INSERT OR IGNORE INTO temp.story_postings SELECT key.value, stories.rowid "
+    "FROM main.stories AS stories, json_each(stories.index_keys) AS key",
 )
 
 
