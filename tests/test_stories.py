@@ -240,3 +240,14 @@ def test_stories_of_a_version_3_database_stay_joinable_after_the_upgrade(tmp_pat
     with db.transaction():
         alerts = escalation(db, clock, story_updates=(2,)).on_item(SHOOTDOWN[1], [shootdown_match()])
     assert [(alert.kind, alert.story_id) for alert in alerts] == [("story_update", "sty_old")]
+
+
+def test_two_escalations_on_one_connection_share_the_index(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    first, second = escalation(db, clock), escalation(db, clock)
+    with db.transaction():
+        alerts = first.on_item(SHOOTDOWN[0], [shootdown_match()])
+        alerts += second.on_item(SHOOTDOWN[1], [shootdown_match()])
+    assert [alert.kind for alert in alerts] == ["match"]
+    assert story_count(db) == (1, 1, 9)
