@@ -1,7 +1,9 @@
 """The pure core after fetch and parse, in one place: items -> dedupe -> match -> escalate -> route -> outbox.
 
-`run` drives it from the poller with the system clock; `replay` and tests drive it with a simulated clock. Each
-call is one transaction: the items marked seen and the alerts they decided are committed together or not at all.
+`run` drives it from the poller with the system clock, on the database thread (`Database.run`: the event loop
+goes on meanwhile, and a reload swaps the rules only between calls); `replay` and tests call it directly with a
+simulated clock. Each call is one transaction: the items marked seen and the alerts they decided are committed
+together or not at all.
 """
 
 from __future__ import annotations

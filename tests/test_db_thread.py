@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from daemon.matching.model import Match
 from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service
 from daemon.store import Database, open_database
+from daemon.store.outbox import outbox_changed
 from tests.servers.feed_server import FeedServer, running_server
 from tests.test_poll import make_settings
 
@@ -104,6 +106,25 @@ async def test_a_cancelled_caller_keeps_the_turn_until_its_job_has_finished(db: 
     await other
     # The job ran to its commit although its caller was cancelled.
     assert db.connection.execute("SELECT count(*) FROM notes").fetchone()[0] == 1
+
+
+async def test_an_alert_queued_on_the_database_thread_wakes_the_delivery_worker(db: Database) -> None:
+    wakeup = outbox_changed(db)
+    waiting = asyncio.create_task(wakeup.wait())
+    await asyncio.sleep(0)
+    woken = threading.Event()
+
+    def queue_then_wait() -> bool:
+        # As Router.enqueue inside an ingest: the job is still running when the worker must wake. The pause lets
+        # the loop fall asleep first, which only a thread-safe wake-up interrupts.
+        time.sleep(0.05)
+        wakeup.set()
+        return woken.wait(BOUND_S)
+
+    job = asyncio.create_task(db.run(queue_then_wait))
+    await waiting
+    woken.set()
+    assert await job  # the waiting worker woke while the job was still running
 
 
 class LoopCheckingRules:
