@@ -308,10 +308,14 @@ class Service:
         silent = not state.first_fetch_done and not feed.backfill
         # News older than the retention period is never new: its seen record may already have been pruned.
         cutoff = now - self.settings.store.retention
-        recent = [item for item in parsed.items if item.published is None or item.published >= cutoff]
+        kept = [(item, digest) for item, digest in zip(parsed.items, parsed.item_digests, strict=True)
+                if item.published is None or item.published >= cutoff]
+        recent = [item for item, _ in kept]
+        # Known next time: what this ingest takes in, and what it passed over as known (still in the body).
+        taken_in = parsed.passed_over.union(digest for _, digest in kept)
         # Entries passed over keep the time they were last checked; a parse that passed over none checked them all.
         checked_at = state.entries_checked_at if parsed.passed_over else now
-        fetched = _Fetched(result, now, self._next_poll(feed, now), body_hash, warning, parsed.entry_digests,
+        fetched = _Fetched(result, now, self._next_poll(feed, now), body_hash, warning, taken_in,
                            checked_at)
         async with self.db.turn():
             if self._feeds.get(name) is not feed:
@@ -321,10 +325,10 @@ class Service:
             ingested = await self.db.run(self._ingest, feed, recent, silent, fetched)
         self._recovered(feed, state)
         metrics.items.labels("new").inc(ingested.new_items)
-        metrics.items.labels("seen").inc(ingested.seen_items + parsed.passed_over)
-        log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name, len(parsed.items) + parsed.passed_over,
-                 ingested.new_items, " (first fetch: recorded silently)" if silent else "", len(ingested.alerts),
-                 extra={"feed": feed.name})
+        metrics.items.labels("seen").inc(ingested.seen_items + len(parsed.passed_over))
+        log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name,
+                 len(parsed.items) + len(parsed.passed_over), ingested.new_items,
+                 " (first fetch: recorded silently)" if silent else "", len(ingested.alerts), extra={"feed": feed.name})
         return PollOutcome.CHANGED
 
     def _ingest(self, feed: FeedConfig, items: list[Item], silent: bool, fetched: _Fetched) -> IngestResult:

@@ -3,8 +3,10 @@ or how long seen items are remembered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from daemon.items import Item
 from daemon.matching.model import Match
 from daemon.rulebook import RuleBook
 from daemon.service import PollOutcome, Service
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedItem, FeedServer, running_server
 from tests.test_poll import RecordingRules, make_settings
 
 
@@ -82,3 +84,43 @@ async def test_entries_of_an_ingest_that_failed_are_not_known(tmp_path: Path, se
         assert [item.title for item in rules.items] == ["a item 2", "a item 2"]
     finally:
         await service.stop(1)
+
+
+async def run_polls(tmp_path: Path, server: FeedServer, changes: list[Callable[[], None]]) -> list[str]:
+    """A poll after each change to feed "a" (five simulated minutes apart); the titles the rules were given."""
+    clock = SimulatedClock(datetime.now(UTC).replace(microsecond=0))
+    rules = RecordingRules()
+    service = await started(tmp_path, server, rules, clock)
+    try:
+        for change in changes:
+            change()
+            server.feeds["a"].modified += 60
+            await service.run_once()
+            clock.advance(timedelta(minutes=5))
+    finally:
+        await service.stop(1)
+    return [item.title for item in rules.items]
+
+
+async def test_an_entry_too_old_to_be_taken_in_is_new_once_redated(tmp_path: Path, server: FeedServer) -> None:
+    server.add_feed("a", 1)
+    late = FeedItem(guid="x", title="x title", link="http://example.org/x", description="d",
+                    pub_date=formatdate(time.time() - 90 * 86400, usegmt=True))
+
+    def redate() -> None:
+        late.pub_date = formatdate(time.time(), usegmt=True)
+
+    titles = await run_polls(tmp_path, server, [lambda: None, lambda: server.feeds["a"].items.append(late), redate])
+    assert titles == ["x title"]
+
+
+async def test_an_entry_that_was_no_item_is_new_once_it_has_a_title(tmp_path: Path, server: FeedServer) -> None:
+    server.add_feed("a", 1)
+    placeholder = FeedItem(guid="x", title="", link="", description="")
+
+    def fill() -> None:
+        placeholder.title = "x title"
+
+    titles = await run_polls(tmp_path, server, [lambda: None, lambda: server.feeds["a"].items.append(placeholder),
+                                                fill])
+    assert titles == ["x title"]

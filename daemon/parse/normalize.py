@@ -23,17 +23,17 @@ def normalize(feed: RawFeed, source: FeedSource, fetched_at: datetime) -> Parsed
     language = language_tag(feed.language) or source.language
     known = source.known_entries
     items: list[Item] = []
-    digests: set[int] = set()
-    passed_over = 0
+    item_digests: list[int] = []
+    passed_over: set[int] = set()
     for entry in feed.entries:
         digest = entry_digest(entry)
-        digests.add(digest)
         if digest in known:
-            passed_over += 1
+            passed_over.add(digest)
         elif (item := _item(entry, source, language, fetched_at)) is not None:
             items.append(item)
+            item_digests.append(digest)
     return ParsedFeed(items=tuple(items), title=feed_title(feed), warning=feed.warning,
-                      entry_digests=frozenset(digests), passed_over=passed_over)
+                      item_digests=tuple(item_digests), passed_over=frozenset(passed_over))
 
 
 def entry_digest(entry: RawEntry) -> int:

@@ -29,7 +29,8 @@ class ParsedFeed:
     title: str
     warning: str | None = None
     """Set when the document was ill-formed but still yielded entries."""
-    entry_digests: frozenset[int] = frozenset()
-    """Every entry's digest: the `known_entries` of the next parse, once these items are taken in."""
-    passed_over: int = 0
-    """Entries left out of `items` because `known_entries` held them."""
+    item_digests: tuple[int, ...] = ()
+    """The entry digest of each item, in order: the caller knows which items it took in, and only those may be
+    passed over next time (not an entry that was no item, nor an item left out as too old)."""
+    passed_over: frozenset[int] = frozenset()
+    """The digests of the entries left out of `items` because `known_entries` held them."""
