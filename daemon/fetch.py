@@ -124,7 +124,7 @@ class Fetcher:
         config = self.config
         # Through a proxy, httpx's own transport speaks to it (CONNECT tunnels included).
         transport = None if config.proxy else LeanTransport(
-            ssl_context=self._ssl, idle_per_origin=config.per_host_concurrency
+            ssl_context=self._ssl, idle_per_origin=config.per_host_concurrency, max_idle=config.concurrency
         )
         self._client = httpx.AsyncClient(
             verify=self._ssl,
@@ -137,6 +137,8 @@ class Fetcher:
                 pool=config.total_timeout.total_seconds(),
             ),
             headers={"User-Agent": config.user_agent or USER_AGENT, "Accept": ACCEPT},
+            # Used by httpx's own transport, the one a proxy gets: as many connections as requests in flight.
+            limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency),
             proxy=config.proxy,
             transport=transport,
             trust_env=False,
@@ -185,6 +187,9 @@ class Fetcher:
             raise FetchError(f"{shown}: the compressed body is corrupt ({exc})") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{shown}: {type(exc).__name__}: {exc or 'connection failed'}") from None
+        except UnicodeError as exc:
+            # httpx lets IDNA errors through (a feed, or a redirect, naming a host such as "xn--.example").
+            raise FetchError(f"{shown}: not a valid host name ({exc})") from None
         return FetchResult(
             status=response.status_code,
             body=body,

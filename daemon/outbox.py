@@ -255,7 +255,8 @@ class DeliveryWorker:
             # environment (HTTPS_PROXY, ...) still get httpx's transport for the URLs they cover.
             self._http[ca_file] = httpx.AsyncClient(
                 verify=verify, follow_redirects=False,
-                transport=LeanTransport(ssl_context=verify, idle_per_origin=_IDLE_CONNECTIONS),
+                transport=LeanTransport(ssl_context=verify, idle_per_origin=_IDLE_CONNECTIONS,
+                                        max_idle=_IDLE_CONNECTIONS * 4),
             )
         return self._http[ca_file]
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from typing import SupportsIndex
 
 import h11
 import httpx
@@ -24,20 +25,40 @@ _MAX_HEAD_SIZE = 100 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HAPPY_EYEBALLS_DELAY_S = 0.25
 """RFC 8305's recommended wait before trying the next address of a host."""
+REDIRECT_BODY_LIMIT = 64 * 1024
+"""httpx reads a redirect's body whole before following it, past any cap its caller sets on the final body; real
+redirect bodies are a few hundred bytes."""
 
 Origin = tuple[str, str, int]
 
 
+class _Reader(asyncio.StreamReader):
+    """Notes bytes that arrive while the connection is idle: what a server sends unasked (a body after a 304, a
+    stray response) must not be read as the answer to the next request."""
+
+    idle = False
+    stray = False
+
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        if self.idle:
+            self.stray = True
+        super().feed_data(data)
+
+
 @dataclass(slots=True, eq=False)
 class _Connection:
-    reader: asyncio.StreamReader
+    reader: _Reader
     writer: asyncio.StreamWriter
     protocol: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT, _MAX_HEAD_SIZE))
     idle_since: float = 0.0
+    received: int = 0
+    """Bytes of the current response received so far: once any arrived, a failure is never retried."""
 
     def usable(self, now: float, keepalive_s: float) -> bool:
-        """An idle connection can carry another request: not closed by the server meanwhile, not kept too long."""
-        return not (self.reader.at_eof() or self.writer.is_closing()) and now - self.idle_since < keepalive_s
+        """An idle connection can carry another request: nothing arrived or closed meanwhile, not kept too long."""
+        reader = self.reader
+        return (not (reader.stray or reader.at_eof() or self.writer.is_closing())
+                and now - self.idle_since < keepalive_s)
 
     def close(self) -> None:
         self.writer.close()
@@ -56,13 +77,19 @@ class _Timeouts:
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 only. Safe for many concurrent requests; callers bound concurrency per host themselves."""
+    """HTTP/1.1 only. Safe for many concurrent requests; callers bound concurrency per host themselves.
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, idle_per_origin: int, keepalive_s: float = 15.0) -> None:
+    At most `idle_per_origin` connections per origin and `max_idle` in all are kept alive between requests (each
+    holds a file descriptor; feeds may live on thousands of hosts)."""
+
+    def __init__(self, *, ssl_context: ssl.SSLContext, idle_per_origin: int, max_idle: int,
+                 keepalive_s: float = 15.0) -> None:
         self._ssl = ssl_context
         self._idle_per_origin = idle_per_origin
+        self._max_idle = max_idle
         self._keepalive_s = keepalive_s
         self._idle: dict[Origin, list[_Connection]] = {}
+        self._idle_count = 0
         self._busy: set[_Connection] = set()
         self._closed = False
         self._swept_at = time.monotonic()
@@ -72,9 +99,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         default_port = _DEFAULT_PORTS.get(url.scheme)
         if default_port is None:
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
-        if not url.host:
+        # The host as it goes on the wire: httpx has already applied IDNA 2008 (Python's own codec would apply IDNA
+        # 2003 and reach a different host for names with ß or ς).
+        host = url.raw_host.decode("ascii")
+        if not host:
             raise httpx.UnsupportedProtocol("the URL has no host", request=request)
-        origin = (url.scheme, url.host, url.port or default_port)
+        origin = (url.scheme, host, url.port or default_port)
         timeouts = _Timeouts(request)
         body = [chunk async for chunk in _request_body(request)]
         connection = self._take_idle(origin)
@@ -96,6 +126,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             for connection in connections:
                 connection.close()
         self._idle.clear()
+        self._idle_count = 0
         for connection in self._busy:
             connection.close()
         self._busy.clear()
@@ -107,7 +138,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
+            self._idle_count -= 1
             if connection.usable(now, self._keepalive_s):
+                connection.reader.idle = False
+                connection.received = 0
                 self._busy.add(connection)
                 return connection
             connection.close()
@@ -122,6 +156,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             for connection in idle:
                 if connection not in kept:
                     connection.close()
+            self._idle_count -= len(idle) - len(kept)
             if kept:
                 self._idle[origin] = kept
             else:
@@ -131,33 +166,38 @@ class LeanTransport(httpx.AsyncBaseTransport):
         """Back to the idle list when the exchange ended cleanly and both sides allow reuse, else closed."""
         self._busy.discard(connection)
         protocol = connection.protocol
-        if self._closed or protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE:
-            connection.close()
-            return
+        reusable = (protocol.our_state is h11.DONE and protocol.their_state is h11.DONE
+                    and not protocol.trailing_data[0])  # bytes past the response: the server is out of step
         idle = self._idle.setdefault(origin, [])
-        if len(idle) >= self._idle_per_origin:
+        if self._closed or not reusable or len(idle) >= self._idle_per_origin or self._idle_count >= self._max_idle:
             connection.close()
             return
         protocol.start_next_cycle()
         connection.idle_since = time.monotonic()
+        connection.reader.idle = True
         idle.append(connection)
+        self._idle_count += 1
 
     async def _connect(self, origin: Origin, request: httpx.Request, timeouts: _Timeouts) -> _Connection:
         scheme, host, port = origin
         secure = scheme == "https"
+        loop = asyncio.get_running_loop()
+        # What asyncio.open_connection does, with a reader of our own.
+        reader = _Reader(limit=_READ_SIZE)
+        stream_protocol = asyncio.StreamReaderProtocol(reader)
         try:
             async with asyncio.timeout(timeouts.connect):
                 # Happy eyeballs, as anyio does for httpx's own transport: a host whose IPv6 route is broken
                 # costs a quarter second, not the whole connect timeout.
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=self._ssl if secure else None, server_hostname=host if secure else None,
-                    limit=_READ_SIZE, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
+                transport, _ = await loop.create_connection(
+                    lambda: stream_protocol, host, port, ssl=self._ssl if secure else None,
+                    server_hostname=host if secure else None, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out", request=request) from None
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, UnicodeError, ValueError) as exc:  # ssl.SSLError is an OSError
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
-        connection = _Connection(reader, writer)
+        connection = _Connection(reader, asyncio.StreamWriter(transport, stream_protocol, reader, loop))
         self._busy.add(connection)
         return connection
 
@@ -174,7 +214,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             head.status_code,
             headers=head.headers.raw_items(),
-            stream=_ResponseStream(self, connection, origin, request, timeouts),
+            stream=_ResponseStream(self, connection, origin, request, timeouts,
+                                   REDIRECT_BODY_LIMIT if 300 <= head.status_code < 400 else None),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
         )
 
@@ -196,7 +237,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except TimeoutError:
             raise httpx.WriteTimeout("sending the request timed out", request=request) from None
         except OSError as exc:
-            if _nothing_received(protocol):
+            if not connection.received:
                 raise _StaleConnection from exc
             raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
 
@@ -213,12 +254,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
 
 class _StaleConnection(Exception):
-    """A reused connection closed before any byte of the response arrived."""
-
-
-def _nothing_received(protocol: h11.Connection) -> bool:
-    """True while no byte of the response has arrived: a connection failing now never reached the server's app."""
-    return protocol.their_state is h11.SEND_RESPONSE and not protocol.trailing_data[0]
+    """A connection closed before any byte of the response arrived (on a reused one: the server's keep-alive
+    ended as the request went out, and the request can be sent again on a new connection)."""
 
 
 async def _next_event(connection: _Connection, request: httpx.Request, timeouts: _Timeouts) -> object:
@@ -237,11 +274,12 @@ async def _next_event(connection: _Connection, request: httpx.Request, timeouts:
         except TimeoutError:
             raise httpx.ReadTimeout("the server stopped sending", request=request) from None
         except OSError as exc:
-            if _nothing_received(protocol):
+            if not connection.received:
                 raise _StaleConnection from exc
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
-        if not data and _nothing_received(protocol):
+        if not (data or connection.received):
             raise _StaleConnection
+        connection.received += len(data)
         protocol.receive_data(data)
 
 
@@ -257,8 +295,9 @@ async def _request_body(request: httpx.Request) -> AsyncIterator[bytes]:
 
 class _ResponseStream(httpx.AsyncByteStream):
     def __init__(self, transport: LeanTransport, connection: _Connection, origin: Origin, request: httpx.Request,
-                 timeouts: _Timeouts) -> None:
+                 timeouts: _Timeouts, limit: int | None) -> None:
         self._transport = transport
+        self._limit = limit
         self._connection = connection
         self._origin = origin
         self._request = request
@@ -266,10 +305,15 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._released = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
         while True:
             event = await _next_event(self._connection, self._request, self._timeouts)
             if not isinstance(event, h11.Data):
                 return  # EndOfMessage (or the close that ends a body without framing)
+            size += len(event.data)
+            if self._limit is not None and size > self._limit:
+                raise httpx.RemoteProtocolError(f"a redirect's body is larger than {self._limit} bytes",
+                                                request=self._request)
             yield bytes(event.data)
 
     async def aclose(self) -> None:

@@ -158,3 +158,8 @@ async def test_errors_never_show_credentials(server: FeedServer, fetcher: Fetche
     with pytest.raises(FetchError) as caught:
         await fetcher.fetch(url)
     assert "hunter2" not in str(caught.value)
+
+
+async def test_a_host_name_idna_refuses_is_a_fetch_error(fetcher: Fetcher) -> None:
+    with pytest.raises(FetchError, match=r"http://xn--\.example/feed: not a valid host name"):
+        await fetcher.fetch("http://xn--.example/feed")

@@ -74,7 +74,7 @@ class ScriptedServer:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2)
+    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, max_idle=8)
     async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0, read=0.5)) as client:
         yield client
 
@@ -260,9 +260,10 @@ async def test_https_with_a_trusted_certificate_and_refusal_of_an_untrusted_one(
 
     trusting = ssl.create_default_context(cafile=str(certificate))
     async with ScriptedServer(script, tls=server_context) as server:
-        async with httpx.AsyncClient(transport=LeanTransport(ssl_context=trusting, idle_per_origin=1)) as client:
+        trusting_transport = LeanTransport(ssl_context=trusting, idle_per_origin=1, max_idle=1)
+        async with httpx.AsyncClient(transport=trusting_transport) as client:
             assert [(await client.get(server.url)).content for _ in range(2)] == [b"secure", b"secure"]
-        untrusting = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=1)
+        untrusting = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=1, max_idle=1)
         async with httpx.AsyncClient(transport=untrusting) as client:
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await client.get(server.url)
@@ -280,7 +281,8 @@ async def test_idle_connections_past_their_keep_alive_are_closed_by_the_next_req
     async def other(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await other_server.answer_each(reader, writer, OK_304)
 
-    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, keepalive_s=0.05)
+    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, max_idle=8,
+                              keepalive_s=0.05)
     async with (httpx.AsyncClient(transport=transport) as client, ScriptedServer(script) as server,
                 ScriptedServer(other) as other_server):
         await client.get(server.url)
@@ -288,3 +290,73 @@ async def test_idle_connections_past_their_keep_alive_are_closed_by_the_next_req
         assert not closed_by_client.is_set()  # idle, kept until a request comes by
         await client.get(other_server.url)  # another host's request sweeps the expired connection
         await asyncio.wait_for(closed_by_client.wait(), 5)
+
+
+JUNK = b"<rss>a body a 304 must not have</rss>"
+
+
+@pytest.mark.parametrize("junk_with_the_answer", [True, False], ids=["with the answer", "while idle"])
+async def test_bytes_sent_unasked_retire_the_connection(client: httpx.AsyncClient, junk_with_the_answer: bool) -> None:
+    answered = asyncio.Event()
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        if number == 0:
+            await read_request(reader)
+            writer.write(OK_304 + (JUNK if junk_with_the_answer else b""))
+            await writer.drain()
+            await answered.wait()
+            writer.write(b"" if junk_with_the_answer else JUNK)
+            await writer.drain()
+            # A client that reused this connection would read the junk as (the start of) this answer.
+            await server.answer_each(reader, writer, ok(b"reused"))
+            return
+        await server.answer_each(reader, writer, ok(b"fresh"))
+
+    async with ScriptedServer(script) as server:
+        assert (await client.get(server.url)).status_code == 304
+        answered.set()
+        await asyncio.sleep(0.05)
+        assert (await client.get(server.url)).content == b"fresh"
+    assert server.connections == 2
+
+
+async def test_idle_connections_are_capped_in_all_not_only_per_host() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await first.answer_each(reader, writer, OK_304)
+
+    async def other(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await second.answer_each(reader, writer, OK_304)
+
+    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, max_idle=1)
+    async with (httpx.AsyncClient(transport=transport) as client, ScriptedServer(script) as first,
+                ScriptedServer(other) as second):
+        for url in (first.url, second.url, second.url, first.url):
+            await client.get(url)
+    # The first host's connection was the one idle one, so the second host's could not stay.
+    assert (first.connections, second.connections) == (1, 2)
+
+
+async def test_a_redirect_with_a_huge_body_is_refused_not_read_whole(client: httpx.AsyncClient) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        body = b"x" * (4 * 1024 * 1024)
+        writer.write(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    async with ScriptedServer(script) as server:
+        with pytest.raises(httpx.RemoteProtocolError, match="redirect's body is larger than"):
+            await client.get(server.url, follow_redirects=True)
+
+
+async def test_a_close_after_an_informational_answer_is_not_retried(client: httpx.AsyncClient) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        server.requests.append(await read_request(reader))
+        writer.write(OK_304)
+        server.requests.append(await read_request(reader))
+        writer.write(b"HTTP/1.1 102 Processing\r\n\r\n")  # then the server goes away mid-answer
+
+    async with ScriptedServer(script) as server:
+        await client.get(server.url)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get(server.url)
+    assert server.connections == 1 and len(server.requests) == 2
