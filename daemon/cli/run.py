@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 from typing import Any
 
@@ -19,6 +20,7 @@ from daemon.service import PollOutcome, Service
 log = logging.getLogger("daemon")
 
 STOP_GRACE_S = 10.0
+OPEN_FILES_WANTED = 65536
 """Deliveries in flight get this long after SIGTERM (systemd's default TimeoutStopSec is 90 s)."""
 
 
@@ -45,6 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         print_problems(exc.problems)
         return EX_CONFIG
     configure_logging(settings, level=args.log_level, log_format=args.log_format)
+    raise_open_file_limit()
     # Operations (issue 6): systemd notify and watchdog, /healthz and /metrics, reload on SIGHUP and rule changes.
     operations = None if args.once else Operations(
         settings, lambda: load_settings_and_rules(args),
@@ -55,6 +58,18 @@ def handle(args: argparse.Namespace) -> int:
     except StoreError as exc:
         log.error("%s", exc)
         return EX_FAILURE
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> None:
+    """Lift the soft limit on open files towards the hard one: systemd starts services with 1,024 (hard 524,288),
+    and a cycle over feeds on many hosts holds a socket per host besides the database and the parse workers."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (OSError, ValueError) as exc:
+            log.warning("cannot raise the open-file limit from %d to %d: %s", soft, target, exc)
 
 
 async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: Operations | None = None) -> int:
