@@ -251,3 +251,105 @@ def test_two_escalations_on_one_connection_share_the_index(tmp_path: Path) -> No
         alerts += second.on_item(SHOOTDOWN[1], [shootdown_match()])
     assert [alert.kind for alert in alerts] == ["match"]
     assert story_count(db) == (1, 1, 9)
+
+
+def test_a_report_with_more_index_keys_than_sqlite_allows_union_terms_finds_its_story(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    towns = tuple(f"Town{number}" for number in range(70))
+    tags = ("quake", "disaster", "tsunami", "infrastructure", "casualties", "aid", "europe")
+    # Filed under one place and one tag only, so the roundup below can find it through that one key (its wording
+    # is a small part of the roundup's, so they share no MinHash band).
+    local = item("Earthquake shakes Town69", "Houses collapsed.", feed="outlet-a")
+    roundup = item("Earthquake shakes Town69 and the region",
+                   "Houses collapsed. Shaking reported in " + ", ".join(towns), feed="outlet-b")
+    roundup_matches = [match("quake", *tags, places=towns)]
+    roundup_keys = Fingerprint.of(roundup, roundup_matches).index_keys()
+    assert len(roundup_keys) > 500
+    local_keys = Fingerprint.of(local, [match("quake", "tsunami", places=("Town69",))]).index_keys()
+    assert [key for key in local_keys if key in roundup_keys] == local_keys[-1:], "only the place is shared"
+    with db.transaction():
+        first = stage.on_item(local, [match("quake", "tsunami", places=("Town69",))])
+    clock.advance(timedelta(minutes=5))
+    with db.transaction():
+        assert stage.on_item(roundup, roundup_matches) == []
+    assert [alert.kind for alert in first] == ["match"]
+    assert tuple(db.connection.execute("SELECT count(*), max(reports) FROM stories").fetchone()) == (1, 2)
+
+
+def stories_and_reports(db: Database) -> list[tuple[str, int]]:
+    return [tuple(row) for row in db.connection.execute("SELECT title, reports FROM stories ORDER BY rowid")]
+
+
+def two_databases(path: Path) -> tuple[Database, Database]:
+    """The daemon's and a second process's (`tocsin run --once`) connections to one state file."""
+    return open_database(path), open_database(path)
+
+
+def test_a_story_started_through_another_connection_is_joined(tmp_path: Path) -> None:
+    daemon_db, other_db = two_databases(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    daemon, other = escalation(daemon_db, clock), escalation(other_db, clock)
+    with daemon_db.transaction():  # the daemon's index is filled (with no story yet)
+        daemon.on_item(item("Storm floods coastal towns", "Rivers burst their banks.", feed="z"),
+                       [match("flood", "disaster", places=("Porto",))])
+    clock.advance(timedelta(minutes=10))
+    with other_db.transaction():
+        started = other.on_item(SHOOTDOWN[0], [shootdown_match()])
+    clock.advance(timedelta(minutes=10))
+    with daemon_db.transaction():
+        assert daemon.on_item(SHOOTDOWN[1], [shootdown_match()]) == []
+    assert [alert.kind for alert in started] == ["match"]
+    reports = daemon_db.connection.execute("SELECT reports FROM stories WHERE id = ?", (started[0].story_id,))
+    assert reports.fetchone()[0] == 2
+    assert story_count(daemon_db) == (2, 2, 18)
+
+
+def test_a_story_pruned_through_another_connection_is_forgotten_here_too(tmp_path: Path) -> None:
+    daemon_db, other_db = two_databases(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    daemon, other = escalation(daemon_db, clock), escalation(other_db, clock)
+    with daemon_db.transaction():
+        daemon.on_item(SHOOTDOWN[0], [shootdown_match()])
+    with other_db.transaction():  # a run with a shorter story window, or a later clock
+        assert other.stories.prune(T0 + timedelta(days=1)) == 1
+    clock.advance(timedelta(minutes=10))
+    with daemon_db.transaction():
+        daemon.on_item(SHOOTDOWN[1], [shootdown_match()])
+    assert stories_and_reports(daemon_db) == [(SHOOTDOWN[1].title, 1)], "a new story"
+    assert story_count(daemon_db) == (1, 1, 9)
+
+
+def test_a_story_missing_from_the_file_but_still_in_the_index_is_not_found(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(db, clock)
+    with db.transaction():
+        stage.on_item(SHOOTDOWN[0], [shootdown_match()])
+        # Removed behind the index's back: this connection's own writes leave data_version as it is.
+        db.connection.execute("DELETE FROM main.stories")
+    clock.advance(timedelta(minutes=10))
+    with db.transaction():
+        stage.on_item(SHOOTDOWN[1], [shootdown_match()])
+    assert stories_and_reports(db) == [(SHOOTDOWN[1].title, 1)], "a new story"
+    with db.transaction():
+        stage.on_item(SHOOTDOWN[3], [shootdown_match()])
+    assert stories_and_reports(db) == [(SHOOTDOWN[1].title, 2)]
+    assert story_count(db) == (1, 1, 9), "the index was filled again from the file"
+
+
+def test_reads_through_another_connection_keep_the_index(tmp_path: Path) -> None:
+    daemon_db, reader_db = two_databases(tmp_path / "state.db")
+    clock = SimulatedClock(T0)
+    stage = escalation(daemon_db, clock)
+    with daemon_db.transaction():
+        stage.on_item(SHOOTDOWN[0], [shootdown_match()])
+        # A marker only this index holds: filling it again from the file would drop it.
+        daemon_db.connection.execute("INSERT INTO temp.story_postings VALUES (1, 999999)")
+    reader_db.connection.execute("PRAGMA query_only=ON")
+    assert reader_db.connection.execute("SELECT count(*) FROM stories").fetchone()[0] == 1
+    clock.advance(timedelta(minutes=10))
+    with daemon_db.transaction():
+        assert stage.on_item(SHOOTDOWN[1], [shootdown_match()]) == []
+    assert story_count(daemon_db) == (1, 1, 10)
