@@ -19,7 +19,7 @@ from typing import SupportsIndex
 import h11
 import httpx
 
-_READ_SIZE = 65536
+READ_SIZE = 65536
 _MAX_HEAD_SIZE = 100 * 1024
 """Largest response head accepted (status line and headers); h11's own default of 16 KB refuses some real sites."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -33,16 +33,24 @@ Origin = tuple[str, str, int]
 
 
 class _Reader(asyncio.StreamReader):
-    """Notes bytes that arrive while the connection is idle: what a server sends unasked (a body after a 304, a
-    stray response) must not be read as the answer to the next request."""
+    """Notes bytes that arrive while the connection is idle, and counts those not read yet: what a server sends
+    unasked (a body after a 304, a stray response) must not be read as the answer to the next request."""
 
     idle = False
     stray = False
+    unread = 0
 
     def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        chunk = bytes(data)
         if self.idle:
             self.stray = True
-        super().feed_data(data)
+        self.unread += len(chunk)
+        super().feed_data(chunk)
+
+    async def read(self, n: int = -1) -> bytes:
+        data = await super().read(n)
+        self.unread -= len(data)
+        return data
 
 
 @dataclass(slots=True, eq=False)
@@ -117,7 +125,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             return await self._exchange(connection, origin, request, body, timeouts)
         except _StaleConnection:
-            raise httpx.RemoteProtocolError("the server closed the connection without answering",
+            raise httpx.RemoteProtocolError("the connection closed before any answer arrived",
                                             request=request) from None
 
     async def aclose(self) -> None:
@@ -139,6 +147,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         while idle:
             connection = idle.pop()
             self._idle_count -= 1
+            if not idle:
+                del self._idle[origin]
             if connection.usable(now, self._keepalive_s):
                 connection.reader.idle = False
                 connection.received = 0
@@ -166,24 +176,36 @@ class LeanTransport(httpx.AsyncBaseTransport):
         """Back to the idle list when the exchange ended cleanly and both sides allow reuse, else closed."""
         self._busy.discard(connection)
         protocol = connection.protocol
+        # Bytes past the response, parsed or still buffered: the server is out of step with us.
         reusable = (protocol.our_state is h11.DONE and protocol.their_state is h11.DONE
-                    and not protocol.trailing_data[0])  # bytes past the response: the server is out of step
-        idle = self._idle.setdefault(origin, [])
-        if self._closed or not reusable or len(idle) >= self._idle_per_origin or self._idle_count >= self._max_idle:
+                    and not protocol.trailing_data[0] and not connection.reader.unread)
+        idle = self._idle.get(origin, [])
+        if self._closed or not reusable or len(idle) >= self._idle_per_origin:
             connection.close()
             return
+        if self._idle_count >= self._max_idle:
+            self._close_longest_idle()
         protocol.start_next_cycle()
         connection.idle_since = time.monotonic()
         connection.reader.idle = True
-        idle.append(connection)
+        self._idle[origin] = [*idle, connection]
         self._idle_count += 1
+
+    def _close_longest_idle(self) -> None:
+        """Make room under max_idle: the connection idle longest is the least likely to be asked for again (a
+        host with one feed), while a host with many feeds keeps its connections warm."""
+        origin, idle = min(self._idle.items(), key=lambda entry: entry[1][0].idle_since)
+        idle.pop(0).close()
+        self._idle_count -= 1
+        if not idle:
+            del self._idle[origin]
 
     async def _connect(self, origin: Origin, request: httpx.Request, timeouts: _Timeouts) -> _Connection:
         scheme, host, port = origin
         secure = scheme == "https"
         loop = asyncio.get_running_loop()
         # What asyncio.open_connection does, with a reader of our own.
-        reader = _Reader(limit=_READ_SIZE)
+        reader = _Reader(limit=READ_SIZE)
         stream_protocol = asyncio.StreamReaderProtocol(reader)
         try:
             async with asyncio.timeout(timeouts.connect):
@@ -237,9 +259,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except TimeoutError:
             raise httpx.WriteTimeout("sending the request timed out", request=request) from None
         except OSError as exc:
-            if not connection.received:
-                raise _StaleConnection from exc
-            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
+            # Nothing of an answer can have arrived before the request went out.
+            raise _StaleConnection from exc
 
     @staticmethod
     async def _receive_head(connection: _Connection, request: httpx.Request, timeouts: _Timeouts) -> h11.Response:
@@ -270,7 +291,7 @@ async def _next_event(connection: _Connection, request: httpx.Request, timeouts:
             return event
         try:
             async with asyncio.timeout(timeouts.read):
-                data = await connection.reader.read(_READ_SIZE)
+                data = await connection.reader.read(READ_SIZE)
         except TimeoutError:
             raise httpx.ReadTimeout("the server stopped sending", request=request) from None
         except OSError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.transport import LeanTransport
+from daemon.transport import READ_SIZE, LeanTransport
 from tests.servers.tls import self_signed
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
@@ -155,7 +155,7 @@ async def test_a_new_connection_closed_without_an_answer_is_an_error_not_a_retry
         server.requests.append(await read_request(reader))
 
     async with ScriptedServer(script) as server:
-        with pytest.raises(httpx.RemoteProtocolError, match="closed the connection without answering"):
+        with pytest.raises(httpx.RemoteProtocolError, match="connection closed before any answer arrived"):
             await client.get(server.url)
     assert server.connections == 1
 
@@ -320,20 +320,22 @@ async def test_bytes_sent_unasked_retire_the_connection(client: httpx.AsyncClien
     assert server.connections == 2
 
 
-async def test_idle_connections_are_capped_in_all_not_only_per_host() -> None:
+async def test_idle_connections_are_capped_in_all_and_the_longest_idle_makes_room() -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
-        await first.answer_each(reader, writer, OK_304)
+        await answer_304s(reader, writer)
 
-    async def other(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
-        await second.answer_each(reader, writer, OK_304)
+    async def answer_304s(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await read_request(reader):
+            writer.write(OK_304)
+            await writer.drain()
 
-    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, max_idle=1)
-    async with (httpx.AsyncClient(transport=transport) as client, ScriptedServer(script) as first,
-                ScriptedServer(other) as second):
-        for url in (first.url, second.url, second.url, first.url):
+    transport = LeanTransport(ssl_context=ssl.create_default_context(), idle_per_origin=2, max_idle=2)
+    async with (httpx.AsyncClient(transport=transport) as client, ScriptedServer(script) as once_a,
+                ScriptedServer(script) as once_b, ScriptedServer(script) as busy):
+        # Two hosts polled once fill the cap; a host polled again and again still keeps its connection warm.
+        for url in (once_a.url, once_b.url, busy.url, busy.url, busy.url, once_b.url):
             await client.get(url)
-    # The first host's connection was the one idle one, so the second host's could not stay.
-    assert (first.connections, second.connections) == (1, 2)
+    assert (once_a.connections, once_b.connections, busy.connections) == (1, 1, 1)
 
 
 async def test_a_redirect_with_a_huge_body_is_refused_not_read_whole(client: httpx.AsyncClient) -> None:
@@ -346,6 +348,26 @@ async def test_a_redirect_with_a_huge_body_is_refused_not_read_whole(client: htt
     async with ScriptedServer(script) as server:
         with pytest.raises(httpx.RemoteProtocolError, match="redirect's body is larger than"):
             await client.get(server.url, follow_redirects=True)
+
+
+async def test_bytes_buffered_past_a_response_retire_the_connection(client: httpx.AsyncClient) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        if number == 0:
+            await read_request(reader)
+            # The answer fills one whole read of the transport; an unasked answer follows in the same write.
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %06d\r\n\r\n"
+            size = READ_SIZE - len(head % 0)
+            writer.write(head % size + b"a" * size + ok(b"stale"))
+            await writer.drain()
+            await server.answer_each(reader, writer, ok(b"reused"))
+            return
+        await server.answer_each(reader, writer, ok(b"fresh"))
+
+    async with ScriptedServer(script) as server:
+        assert len((await client.get(server.url)).content) > 60_000
+        await asyncio.sleep(0.05)
+        assert (await client.get(server.url)).content == b"fresh"
+    assert server.connections == 2
 
 
 async def test_a_close_after_an_informational_answer_is_not_retried(client: httpx.AsyncClient) -> None:

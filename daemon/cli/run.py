@@ -20,8 +20,8 @@ from daemon.service import PollOutcome, Service
 log = logging.getLogger("daemon")
 
 STOP_GRACE_S = 10.0
-OPEN_FILES_WANTED = 65536
 """Deliveries in flight get this long after SIGTERM (systemd's default TimeoutStopSec is 90 s)."""
+OPEN_FILES_WANTED = 65536
 
 
 def register(commands: Any) -> None:

@@ -37,8 +37,10 @@ def normalize(feed: RawFeed, source: FeedSource, fetched_at: datetime) -> Parsed
 
 
 def entry_digest(entry: RawEntry) -> int:
-    """What decides an entry's dedupe keys (guid and link; the text when it has neither), as a stable 64-bit
-    number: equal digests give equal items to the seen store."""
+    """What decides an entry's dedupe keys (guid and link as written; the text when it has neither), as a stable
+    64-bit number: equal digests mean the same dedupe keys, except that a relative link without a guid resolves
+    against the feed's final URL, so such an entry is passed over even when a redirect moved the feed (one alert
+    fewer, never one more)."""
     if entry.guid or entry.link:
         identity = f"{entry.guid}\0{entry.link}"
     else:
