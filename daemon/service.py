@@ -34,6 +34,7 @@ from daemon.rulebook import RuleBook
 from daemon.scheduler import FeedSchedule, FeedScheduler
 from daemon.store import Database, open_database
 from daemon.store.feeds import FeedState, FeedStates
+from daemon.store.lock import lock_state_dir
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,12 @@ class Service:
 
     async def start(self) -> None:
         """Open the store and build every stage; nothing is polled yet."""
-        self.db: Database = open_database(self.settings.database_path, self.settings.store.synchronous)
+        self._state_lock = lock_state_dir(self.settings.state_path)
+        try:
+            self.db: Database = open_database(self.settings.database_path, self.settings.store.synchronous)
+        except BaseException:
+            self._state_lock.release()
+            raise
         self.states = FeedStates(self.db)
         self.states.sync(self.settings.feeds)
         self.fetcher = Fetcher(self.settings.http)
@@ -216,6 +222,7 @@ class Service:
         await asyncio.to_thread(self.parser.close)
         await self.db.run(self.states.flush)
         self.db.close()
+        self._state_lock.release()
 
     # -- reload ----------------------------------------------------------------------------------------------
 
