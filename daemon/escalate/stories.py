@@ -193,9 +193,9 @@ class Stories:
 def _current_index(connection: sqlite3.Connection) -> None:
     """Make the connection's in-memory index match the state file: fill it on the connection's first use here (or
     when a rollback took back its creation), and fill it again when another connection has committed to the file
-    since (the daemon and a `tocsin run --once`, or `tocsin silence`, on one state file), so that stories started or
-    pruned there are seen here. Every Stories on one connection shares the index, so they stay consistent with
-    each other.
+    since (`tocsin silence` beside the daemon, a restored backup; a second `tocsin run` is refused by the state
+    directory's lock), so that stories started or pruned there are seen here. Every Stories on one connection
+    shares the index, so they stay consistent with each other.
 
     The check costs one statement per use. `data_version` changes only with other connections' commits, and a
     filled index is current until then: this connection's own changes go to both the file and the index. Another

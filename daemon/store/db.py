@@ -8,7 +8,7 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -183,6 +183,12 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
     return Database(connection, db_path, in_memory=in_memory)
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size`: one statement's bound parameters, or one transaction's rows."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _connect(path: Path | str) -> sqlite3.Connection:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from daemon.config.feeds import FeedConfig
-from daemon.store.db import Database
+from daemon.store.db import Database, chunks
 from daemon.store.seen import REFRESH_AFTER
 
 MAX_ERROR_CHARS = 1000
@@ -166,14 +166,14 @@ class FeedStates:
         cycle one transaction held the event loop for about a second, and a chunk's commit may meet a WAL
         checkpoint."""
         pending = self._pending()
-        for start in range(0, len(pending), rows_per_commit):
-            await self.db.run(self._write, pending[start:start + rows_per_commit])
+        for chunk in chunks(pending, rows_per_commit):
+            await self.db.run(self._write, chunk)
 
     def _pending(self) -> list[tuple[str, _Touch]]:
         with self._touches_lock:
             return list(self._touches.items())
 
-    def _write(self, touches: list[tuple[str, _Touch]]) -> None:
+    def _write(self, touches: Sequence[tuple[str, _Touch]]) -> None:
         # Polls go on while a chunked flush runs: a touch that was replaced or superseded by a written outcome
         # (record_parsed, record_failure, mark_gone) since the flush began must not overwrite it.
         with self._touches_lock:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from daemon.alerts import Alert
-from daemon.store.db import Database
+from daemon.store.db import Database, chunks
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
@@ -120,8 +120,7 @@ class OutboxStore:
     def alerts(self, ids: Sequence[str]) -> list[Alert]:
         """The alerts with these ids, in the order given (ids no longer stored are skipped)."""
         found: dict[str, Alert] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk in chunks(ids, 500):
             marks = ",".join("?" * len(chunk))
             # Committed with their delivery: the reader serves them while the database thread works.
             for row in self.db.reader.execute(f"SELECT id, body FROM alerts WHERE id IN ({marks})", chunk):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from daemon.items import Item
-from daemon.store.db import Database
+from daemon.store.db import Database, chunks
 
 _LOOKUP_CHUNK = 500
 """Keys per `IN (...)` lookup, well under SQLite's limit on bound parameters."""
@@ -36,7 +36,7 @@ class SeenItems:
             candidates.append((item, keys))
         connection = self.db.connection
         known: dict[bytes, int] = {}
-        for chunk in _chunks(list(batch_keys), _LOOKUP_CHUNK):
+        for chunk in chunks(list(batch_keys), _LOOKUP_CHUNK):
             rows = connection.execute(
                 f"SELECT key, seen_at FROM seen_items WHERE key IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -71,7 +71,3 @@ class SeenItems:
     def count(self) -> int:
         return int(self.db.connection.execute("SELECT count(*) FROM seen_items").fetchone()[0])
 
-
-def _chunks(keys: list[bytes], size: int) -> Iterator[list[bytes]]:
-    for start in range(0, len(keys), size):
-        yield keys[start:start + size]
