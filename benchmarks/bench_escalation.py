@@ -22,14 +22,14 @@ from pathlib import Path
 
 from benchmarks import Result, median_result, result, standalone
 from benchmarks.measure import REPO
-from daemon.clock import SimulatedClock
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate import Escalation
-from daemon.escalate.rules import load_escalation_rules
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.severity import Severity
-from daemon.store import Database, open_database
+from tocsin.clock import SimulatedClock
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate import Escalation
+from tocsin.escalate.rules import load_escalation_rules
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.severity import Severity
+from tocsin.store import Database, open_database
 
 NAME = "escalation"
 TAGS = ("buildup", "deadline", "shootdown", "casualties", "displacement", "territorial", "strike")

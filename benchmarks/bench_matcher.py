@@ -21,8 +21,8 @@ from pathlib import Path
 
 from benchmarks import Result, median_result, result, standalone
 from benchmarks.synthrules import write_synthetic_rules
-from daemon.items import Item
-from daemon.matching.rules import RuleSet, load_rules
+from tocsin.items import Item
+from tocsin.matching.rules import RuleSet, load_rules
 
 NAME = "matcher"
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules"

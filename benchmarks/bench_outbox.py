@@ -16,13 +16,13 @@ from pathlib import Path
 
 from benchmarks import Result, median_result, standalone
 from benchmarks.measure import REPO
-from daemon.alerts import Alert, AlertItem
-from daemon.clock import SystemClock
-from daemon.config.delivery import DeliveryConfig
-from daemon.outbox import DeliveryWorker
-from daemon.route import Router
-from daemon.severity import Severity
-from daemon.store import open_database
+from tocsin.alerts import Alert, AlertItem
+from tocsin.clock import SystemClock
+from tocsin.config.delivery import DeliveryConfig
+from tocsin.deliver.route import Router
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.severity import Severity
+from tocsin.store import open_database
 
 NAME = "outbox"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

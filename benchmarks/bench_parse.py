@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from benchmarks import Result, median_result, result, standalone
-from daemon.errors import ParseError
-from daemon.parse import FeedSource, Parser, parse_fast, parse_feed, parse_loose
-from daemon.parse.pool import INLINE_LIMIT
+from tocsin.errors import ParseError
+from tocsin.parse import FeedSource, Parser, parse_fast, parse_feed, parse_loose
+from tocsin.parse.pool import INLINE_LIMIT
 
 NAME = "parse"
 ITEMS = 50

@@ -24,8 +24,8 @@ from benchmarks import Result, median_result, standalone
 from benchmarks.daemonconfig import write_config
 from benchmarks.feedfarm import FeedFarmProcess, behaviour_of
 from benchmarks.measure import TOCSIN_PROBED, ChildRun, run_child
-from daemon.config.feeds import HttpConfig
-from daemon.fetch import Fetcher
+from tocsin.config.feeds import HttpConfig
+from tocsin.fetch.client import Fetcher
 
 NAME = "poll"
 _STALL = re.compile(r"longest event-loop stall[:= ]+([0-9.]+)\s*ms")

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon.errors import ParseError
-from daemon.items import Item, content_hash
-from daemon.matching.rules import RuleSet, load_rules
-from daemon.parse import FeedSource, parse_feed
+from tocsin.errors import ParseError
+from tocsin.items import Item, content_hash
+from tocsin.matching.rules import RuleSet, load_rules
+from tocsin.parse import FeedSource, parse_feed
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TOCSIN = [sys.executable, "-m", "daemon"]
+TOCSIN = [sys.executable, "-m", "tocsin"]
 """The daemon as `tocsin` runs it, from this checkout's interpreter (the venv when run by `make bench`)."""
 TOCSIN_PROBED = [sys.executable, "-m", "benchmarks.stallprobe"]
 """The same, with a fine event-loop stall probe that reports at exit (see stallprobe)."""

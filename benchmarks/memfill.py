@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.feedfarm import ITEMS_PER_FEED, article
-from daemon.clock import SimulatedClock
-from daemon.config import load_config
-from daemon.items import Item
-from daemon.pipeline import Pipeline
-from daemon.rulebook import load_rulebook
-from daemon.store import open_database
+from tocsin.clock import SimulatedClock
+from tocsin.config import load_config
+from tocsin.items import Item
+from tocsin.pipeline.core import Pipeline
+from tocsin.rulebook import load_rulebook
+from tocsin.store import open_database
 
 _TAG = re.compile(r"<[^>]+>")
 PRUNE_EVERY = timedelta(hours=1)

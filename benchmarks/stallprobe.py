@@ -19,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from daemon.cli import main as tocsin_main
+from tocsin.cli import main as tocsin_main
 
 INTERVAL_S = 0.005
 EXPLAIN_ENV = "TOCSIN_BENCH_EXPLAIN_STALLS_MS"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from daemon.items import Item, content_hash
-from daemon.matching.model import Deadline, Evidence, Quantity
-from daemon.severity import Severity
+from tocsin.items import Item, content_hash
+from tocsin.matching.model import Deadline, Evidence, Quantity
+from tocsin.severity import Severity
 
 ALERT_JSON_VERSION = 1
 

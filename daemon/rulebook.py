@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from daemon.errors import RuleError
-from daemon.escalate.rules import EscalationRuleSet, load_escalation_rules
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.matching.rules import RuleSet, load_rules
+from tocsin.errors import RuleError
+from tocsin.escalate.rules import EscalationRuleSet, load_escalation_rules
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.matching.rules import RuleSet, load_rules
 
 
 class Matcher(Protocol):

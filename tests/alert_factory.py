@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from daemon.alerts import Alert, AlertItem
-from daemon.clock import SimulatedClock
-from daemon.config.delivery import DeliveryConfig
-from daemon.matching.model import Deadline, Evidence, Quantity
-from daemon.outbox import DeliveryWorker
-from daemon.route import Router
-from daemon.severity import Severity
-from daemon.store import Database, open_database
+from tocsin.alerts import Alert, AlertItem
+from tocsin.clock import SimulatedClock
+from tocsin.config.delivery import DeliveryConfig
+from tocsin.deliver.route import Router
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.matching.model import Deadline, Evidence, Quantity
+from tocsin.severity import Severity
+from tocsin.store import Database, open_database
 
 T0 = datetime(2020, 2, 17, 9, 0, tzinfo=UTC)
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "alert.schema.json"

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 class DaemonProcess:
     def __init__(self, config: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon", "run", "--config", str(config), *args],
+            [sys.executable, "-m", "tocsin", "run", "--config", str(config), *args],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**_clean(os.environ), "PYTHONUNBUFFERED": "1", **(env or {})},
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.matching.rules import RuleSet, load_rules
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.matching.rules import RuleSet, load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = REPO / "rules"

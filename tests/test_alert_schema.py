@@ -8,10 +8,10 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from daemon.alerts import Alert
-from daemon.group import digest_alert
-from daemon.severity import Severity
 from tests.alert_factory import SCHEMA_PATH, T0, make_alert, schema
+from tocsin.alerts import Alert
+from tocsin.deliver.group import digest_alert
+from tocsin.severity import Severity
 
 
 def test_the_schema_is_valid_draft_2020_12() -> None:

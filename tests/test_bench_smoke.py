@@ -25,8 +25,8 @@ from benchmarks.measure import ChildRun, run_child
 from benchmarks.stallprobe import Stalls
 from benchmarks.synthrules import write_synthetic_rules
 from benchmarks.webhookreceiver import WebhookReceiverProcess
-from daemon.config import load_config
-from daemon.matching.rules import load_rules
+from tocsin.config import load_config
+from tocsin.matching.rules import load_rules
 
 
 def test_runner_finds_every_benchmark_module_and_each_has_run() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 
 def check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "daemon", "check", "--config", str(config)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tocsin", "check", "--config", str(config)], capture_output=True,
                           text=True, timeout=60, cwd=cwd, check=False)
 
 
@@ -40,7 +40,7 @@ def test_broken_config_lists_every_problem(tmp_path: Path) -> None:
 
 
 def test_usage_errors_exit_ex_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    from daemon.cli import main
+    from tocsin.cli import main
 
     for argv in (["frobnicate"], ["check", "--no-such-option"]):
         with pytest.raises(SystemExit) as exited:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import load_config
-from daemon.errors import ConfigError
-from daemon.units import parse_duration, parse_size
+from tocsin.config import load_config
+from tocsin.errors import ConfigError
+from tocsin.units import parse_duration, parse_size
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -9,12 +9,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from daemon.config.feeds import HttpConfig
-from daemon.errors import ParseError
-from daemon.fetch import Fetcher
-from daemon.parse import FeedSource, parse_feed
 from tests.conftest import shared_path
 from tests.servers.feed_server import FeedServer, running_server
+from tocsin.config.feeds import HttpConfig
+from tocsin.errors import ParseError
+from tocsin.fetch.client import Fetcher
+from tocsin.parse import FeedSource, parse_feed
 
 
 @pytest.fixture(scope="module")

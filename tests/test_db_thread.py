@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import StoreError
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service
-from daemon.store import Database, open_database
-from daemon.store.outbox import outbox_changed
 from tests.servers.feed_server import FeedServer, running_server
 from tests.test_poll import make_settings
+from tocsin.errors import StoreError
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.service import PollOutcome, Service
+from tocsin.store import Database, open_database
+from tocsin.store.outbox import outbox_changed
 
 BOUND_S = 10.0
 """How long a job waits for the event loop before the test counts it as blocked."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from daemon.alerts import Alert
-from daemon.clock import SimulatedClock
-from daemon.escalate import Escalation
-from daemon.store import Database, open_database
 from tests.scenario.helpers import T0, escalation, item, match
+from tocsin.alerts import Alert
+from tocsin.clock import SimulatedClock
+from tocsin.escalate import Escalation
+from tocsin.store import Database, open_database
 
 EXPIRES = T0 + timedelta(days=5)
 

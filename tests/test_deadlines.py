@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.matching.deadlines import find_deadlines
+from tocsin.matching.deadlines import find_deadlines
 
 MONDAY = datetime(2020, 2, 17, 9, 0, tzinfo=UTC)
 

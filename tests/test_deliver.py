@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from daemon import metrics
-from daemon.clock import SystemClock
-from daemon.config.delivery import ConsoleReceiver
-from daemon.deliver.base import one_line, safe_link
-from daemon.deliver.console import ConsoleSender
-from daemon.outbox import DeliveryWorker
-from daemon.route import Router
 from tests.alert_factory import config, make_alert, setup
 from tests.servers.webhook_receiver import WebhookReceiver
+from tocsin.clock import SystemClock
+from tocsin.config.delivery import ConsoleReceiver
+from tocsin.deliver.base import one_line, safe_link
+from tocsin.deliver.receivers.console import ConsoleSender
+from tocsin.deliver.route import Router
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.runtime import metrics
 
 
 def test_a_rolled_back_decision_leaves_nothing_in_the_outbox(tmp_path: Path) -> None:

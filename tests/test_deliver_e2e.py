@@ -23,7 +23,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TOCSIN_", "STATE_DIRECTORY"))}
-    return subprocess.run([sys.executable, "-m", "daemon", *args], cwd=REPO, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tocsin", *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=120)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.severity import Severity
 from tests.alert_factory import config, make_alert, setup
 from tests.servers.smtp_server import SmtpServer
 from tests.servers.tls import self_signed
+from tocsin.severity import Severity
 
 HOSTILE = "x\r\nBcc: victim@example.org <script>alert(1)</script>"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from daemon.alerts import Alert
-from daemon.clock import SimulatedClock
-from daemon.escalate import Escalation, match_summary
-from daemon.escalate.rules import load_escalation_rules
-from daemon.matching.model import Evidence, Match, Quantity
-from daemon.severity import Severity
-from daemon.store import Database, open_database
 from tests.scenario.helpers import T0, default_rules, escalation, item, match
+from tocsin.alerts import Alert
+from tocsin.clock import SimulatedClock
+from tocsin.escalate import Escalation, match_summary
+from tocsin.escalate.rules import load_escalation_rules
+from tocsin.matching.model import Evidence, Match, Quantity
+from tocsin.severity import Severity
+from tocsin.store import Database, open_database
 
 
 def feed(stage: Escalation, db: Database, title: str, *matches: Match, outlet: str = "outlet-a") -> list[Alert]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import RuleError
-from daemon.escalate.rules import Combination, Count, Ladder, load_escalation_rules
 from tests.scenario.helpers import REPO
+from tocsin.errors import RuleError
+from tocsin.escalate.rules import Combination, Count, Ladder, load_escalation_rules
 
 BROKEN = """\
 [[rule]]
@@ -100,7 +100,7 @@ def test_tocsin_check_reports_escalation_problems(tmp_path: Path) -> None:
     (rules / "escalation.toml").write_text(BROKEN.split("[[escalation]]\nid = \"bad-values\"")[0], encoding="utf-8")
     config = tmp_path / "tocsin.toml"
     config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = ["rules"]\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "daemon", "check", "--config", str(config)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "tocsin", "check", "--config", str(config)], capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert 'unknown key "windw" (did you mean "window"?)' in done.stderr

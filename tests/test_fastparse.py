@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import ParseError
-from daemon.items import Item
-from daemon.parse import FeedSource, parse_fast, parse_feed, parse_loose, plain_text
-from daemon.parse.dates import parse_date
 from tests.servers.feed_server import quadratic_bomb
+from tocsin.errors import ParseError
+from tocsin.items import Item
+from tocsin.parse import FeedSource, parse_fast, parse_feed, parse_loose, plain_text
+from tocsin.parse.dates import parse_date
 
 FETCHED = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 SOURCE = FeedSource(name="wire", url="https://news.example.org/world/rss.xml", tags=("world",), language="fr")

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from daemon import __version__
-from daemon.config.feeds import HttpConfig
-from daemon.errors import FetchError
-from daemon.fetch import Fetcher, Validators, redact_url
 from tests.servers.feed_server import FeedServer, running_server
+from tocsin import __version__
+from tocsin.config.feeds import HttpConfig
+from tocsin.errors import FetchError
+from tocsin.fetch.client import Fetcher, Validators, redact_url
 
 FAST = HttpConfig(
     connect_timeout=timedelta(seconds=2), read_timeout=timedelta(milliseconds=500),

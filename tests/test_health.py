@@ -14,9 +14,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon import metrics
-from daemon.errors import ConfigError
-from daemon.health import HealthReport, HealthServer, LoopLagProbe, parse_listen
+from tocsin.errors import ConfigError
+from tocsin.runtime import metrics
+from tocsin.runtime.health import HealthReport, HealthServer, LoopLagProbe, parse_listen
 
 EXPECTED_FAMILIES = {
     "tocsin_polls", "tocsin_fetch_duration_seconds", "tocsin_items", "tocsin_matches", "tocsin_alerts",
@@ -179,7 +179,7 @@ def _sample(family: object) -> float:
 
 
 def test_report_json_is_serialisable() -> None:
-    from daemon.health import health_summary
+    from tocsin.runtime.health import health_summary
 
     healthy, body = health_summary(HealthReport(scheduler_running=True), LoopLagProbe())
     assert healthy

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import SimulatedClock
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service
 from tests.servers.feed_server import FeedItem, FeedServer, running_server
 from tests.test_poll import RecordingRules, make_settings
+from tocsin.clock import SimulatedClock
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.service import PollOutcome, Service
 
 
 @pytest.fixture

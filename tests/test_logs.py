@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config.types import SecretRef
-from daemon.logs import SecretRedactor, configured_secrets, setup_logging, stream_is_journal, syslog_priority
+from tocsin.config.types import SecretRef
+from tocsin.runtime.logs import SecretRedactor, configured_secrets, setup_logging, stream_is_journal, syslog_priority
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def test_journal_stream_gets_priority_prefix_on_every_line(
     with (tmp_path / "journal").open("w+") as stream:
         monkeypatch.setenv("JOURNAL_STREAM", _journal_env(stream))
         setup_logging("debug", "text", stream)
-        log = logging.getLogger("daemon.test")
+        log = logging.getLogger("tocsin.test")
         log.error("feed failed", extra={"feed": "UN News"})
         log.info("polled")
         try:
@@ -50,10 +50,10 @@ def test_journal_stream_gets_priority_prefix_on_every_line(
             log.exception("crashed")
         stream.seek(0)
         lines = stream.read().splitlines()
-    assert lines[0] == "<3>ERROR daemon.test: feed failed"
-    assert lines[1] == "<6>INFO daemon.test: polled"
+    assert lines[0] == "<3>ERROR tocsin.test: feed failed"
+    assert lines[1] == "<6>INFO tocsin.test: polled"
     traceback_lines = lines[2:]
-    assert traceback_lines[0] == "<3>ERROR daemon.test: crashed"
+    assert traceback_lines[0] == "<3>ERROR tocsin.test: crashed"
     assert len(traceback_lines) > 2
     assert all(line.startswith("<3>") for line in traceback_lines)
     assert traceback_lines[-1] == "<3>ValueError: boom"
@@ -64,23 +64,23 @@ def test_journal_stream_of_another_file_means_no_prefix(tmp_path: Path, monkeypa
         monkeypatch.setenv("JOURNAL_STREAM", _journal_env(other))
         assert not stream_is_journal(stream)
         setup_logging("info", "text", stream)
-        logging.getLogger("daemon.test").warning("plain")
+        logging.getLogger("tocsin.test").warning("plain")
         stream.seek(0)
         text = stream.read()
-    assert "WARNING daemon.test: plain" in text
+    assert "WARNING tocsin.test: plain" in text
     assert "<4>" not in text
 
 
 def test_json_lines_carry_level_logger_and_context() -> None:
     stream = io.StringIO()
     setup_logging("info", "json", stream)
-    logging.getLogger("daemon.matching").warning("rule %s is slow", "heli-down", extra={"rule": "heli-down"})
-    logging.getLogger("daemon.matching").debug("hidden below the level")
+    logging.getLogger("tocsin.matching").warning("rule %s is slow", "heli-down", extra={"rule": "heli-down"})
+    logging.getLogger("tocsin.matching").debug("hidden below the level")
     entries = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(entries) == 1
     entry = entries[0]
     assert entry["level"] == "warning"
-    assert entry["logger"] == "daemon.matching"
+    assert entry["logger"] == "tocsin.matching"
     assert entry["message"] == "rule heli-down is slow"
     assert entry["rule"] == "heli-down"
     assert entry["time"].endswith("+00:00")
@@ -92,8 +92,8 @@ def test_second_setup_replaces_the_handler_and_keeps_registered_secrets() -> Non
     redactor.add(["hunter2-secret"])
     second = io.StringIO()
     setup_logging("warning", "json", second)
-    logging.getLogger("daemon.test").warning("password is hunter2-secret")
-    logging.getLogger("daemon.test").info("below the new level")
+    logging.getLogger("tocsin.test").warning("password is hunter2-secret")
+    logging.getLogger("tocsin.test").info("below the new level")
     assert first.getvalue() == ""
     [entry] = [json.loads(line) for line in second.getvalue().splitlines()]
     assert entry["message"] == "password is ***"
@@ -120,7 +120,7 @@ def test_registered_secret_is_masked_in_message_arguments_and_traceback() -> Non
     stream = io.StringIO()
     redactor = setup_logging("info", "text", stream)
     redactor.add(["correct-horse-battery"])
-    log = logging.getLogger("daemon.test")
+    log = logging.getLogger("tocsin.test")
     log.info("connecting with %s", "correct-horse-battery")
     try:
         raise RuntimeError("auth failed for correct-horse-battery")
@@ -159,7 +159,7 @@ def configured_secrets_of(refs: tuple[SecretRef, ...]) -> list[str]:
 def test_json_context_fields_are_redacted_too() -> None:
     stream = io.StringIO()
     setup_logging("info", "json", stream).add(["correct-horse-battery"])
-    logging.getLogger("daemon.deliver").error("send failed", extra={"receiver": "ops correct-horse-battery"})
+    logging.getLogger("tocsin.deliver").error("send failed", extra={"receiver": "ops correct-horse-battery"})
     [entry] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert entry["receiver"] == "ops ***"
 
@@ -168,7 +168,7 @@ def test_json_under_journald_carries_the_priority_prefix(tmp_path: Path, monkeyp
     with (tmp_path / "journal").open("w+") as stream:
         monkeypatch.setenv("JOURNAL_STREAM", _journal_env(stream))
         setup_logging("info", "json", stream)
-        logging.getLogger("daemon.test").error("feed failed", extra={"feed": "UN News"})
+        logging.getLogger("tocsin.test").error("feed failed", extra={"feed": "UN News"})
         stream.seek(0)
         line = stream.read().rstrip("\n")
     assert line.startswith("<3>{")

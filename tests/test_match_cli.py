@@ -18,7 +18,7 @@ SEED_SUMMARY = "Ankara vowed to drive back the Syrian forces unless they withdra
 
 
 def tocsin(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "daemon", "match", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tocsin", "match", *args], input=stdin, capture_output=True,
                           text=True, timeout=60, cwd=cwd, check=False)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.matching.rules import RuleSet, load_rules
 from tests.matching_support import DEFAULT_RULES, item, tags
+from tocsin.matching.rules import RuleSet, load_rules
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon.matching.rules import RuleSet
 from tests.matching_support import fired, item, rules_from
+from tocsin.matching.rules import RuleSet
 
 HEAD = 'title = "T"\nseverity = "medium"\ntags = ["t"]\n'
 

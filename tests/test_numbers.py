@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.matching.numbers import find_numbers
+from tocsin.matching.numbers import find_numbers
 
 
 @pytest.mark.parametrize(("text", "value", "qualifier", "phrase"), [

@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from daemon.cli.run import raise_open_file_limit
+from tocsin.cli.run import raise_open_file_limit
 
 
 def limits_after_raising(soft: int, wanted: int) -> tuple[int, int]:
     """The limits a fresh interpreter has after starting with `soft` and raising towards `wanted`."""
     code = (
         "import resource\n"
-        "from daemon.cli.run import raise_open_file_limit\n"
+        "from tocsin.cli.run import raise_open_file_limit\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
         f"raise_open_file_limit({wanted})\n"
         "print(*resource.getrlimit(resource.RLIMIT_NOFILE))\n"

@@ -9,10 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from daemon.cli import main
-from daemon.config import load_config
 from tests.alert_factory import make_alert, schema, setup, webhook_config_file
 from tests.servers.webhook_receiver import Answer, WebhookReceiver
+from tocsin.cli import main
+from tocsin.config import load_config
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from daemon.errors import ParseError
-from daemon.parse import FeedSource, Parser, absolute_link, parse_feed, plain_text
 from tests.servers.feed_server import quadratic_bomb
+from tocsin.errors import ParseError
+from tocsin.parse import FeedSource, Parser, absolute_link, parse_feed, plain_text
 
 FETCHED = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 SOURCE = FeedSource(name="wire", url="https://news.example.org/world/rss.xml", tags=("world",), language="fr")

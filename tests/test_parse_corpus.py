@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import ParseError
-from daemon.items import Item
-from daemon.parse import FeedSource, parse_fast, parse_loose, plain_text
-from daemon.parse.guard import checked_body
-from daemon.parse.loose import read_loose
 from tests.conftest import shared_path
+from tocsin.errors import ParseError
+from tocsin.items import Item
+from tocsin.parse import FeedSource, parse_fast, parse_loose, plain_text
+from tocsin.parse.guard import checked_body
+from tocsin.parse.loose import read_loose
 
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
 FIELDS = ("id", "title", "link", "published", "summary", "language")

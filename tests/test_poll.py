@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from daemon.config import Settings
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service
 from tests.servers.feed_server import FeedServer, running_server
+from tocsin.config import Settings
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.service import PollOutcome, Service
 
 
 class RecordingRules:
@@ -213,7 +213,7 @@ async def test_recovery_resets_the_failure_count(server: FeedServer, service_for
 
 async def test_a_cycle_prunes_every_expired_item_in_chunks(server: FeedServer, service_for: Any,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("daemon.service.PRUNE_ROWS_PER_COMMIT", 3)
+    monkeypatch.setattr("tocsin.runtime.service.PRUNE_ROWS_PER_COMMIT", 3)
     server.add_feed("a", 2)
     service = await service_for([{"name": "a", "url": server.url("/feed/a")}])
     long_ago = datetime.now(UTC) - timedelta(days=400)
@@ -226,7 +226,7 @@ async def test_a_cycle_prunes_every_expired_item_in_chunks(server: FeedServer, s
 
 async def test_polls_started_a_few_at_a_time_keep_their_outcomes(server: FeedServer, service_for: Any,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("daemon.service.POLLS_STARTED_AT_ONCE", 2)
+    monkeypatch.setattr("tocsin.runtime.service.POLLS_STARTED_AT_ONCE", 2)
     for name in ("a", "c", "e"):
         server.add_feed(name, 1)
     feeds = [{"name": name, "url": server.url(f"/feed/{name}")} for name in "abcde"]

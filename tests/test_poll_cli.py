@@ -44,7 +44,7 @@ def write_config(tmp_path: Path, feeds: dict[str, str], extra: str = "") -> Path
 def tocsin(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("TOCSIN_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "daemon", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "tocsin", *args], capture_output=True, text=True, timeout=timeout,
                           env=env, check=False)
 
 
@@ -116,7 +116,7 @@ def test_sigterm_stops_the_daemon_cleanly(server: FeedServer, tmp_path: Path) ->
     server.add_feed("live", 1)
     config = write_config(tmp_path, {"live": server.url("/feed/live")})
     process = subprocess.Popen(
-        [sys.executable, "-m", "daemon", "run", "--config", str(config)],
+        [sys.executable, "-m", "tocsin", "run", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

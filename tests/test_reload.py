@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from daemon import metrics
-from daemon.config import Settings
-from daemon.errors import ConfigError
-from daemon.matching.load import rule_files as files_to_load
-from daemon.matching.rules import RuleSet
-from daemon.reload import Reloader, RuleWatcher, rule_files
-from daemon.rulebook import RuleBook
-from daemon.systemd import Notifier
 from tests.notify_socket import FakeNotifySocket
+from tocsin.config import Settings
+from tocsin.errors import ConfigError
+from tocsin.matching.load import rule_files as files_to_load
+from tocsin.matching.rules import RuleSet
+from tocsin.rulebook import RuleBook
+from tocsin.runtime import metrics
+from tocsin.runtime.reload import Reloader, RuleWatcher, rule_files
+from tocsin.runtime.systemd import Notifier
 
 
 @pytest.fixture

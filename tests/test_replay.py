@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from daemon.alerts import Alert
 from tests.test_scenario import EXPECTED, SCENARIO, run_live
+from tocsin.alerts import Alert
 
 
 def replay(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "daemon", "replay", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tocsin", "replay", *args], capture_output=True, text=True,
                           timeout=120, check=False)
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from daemon.config import load_config
-from daemon.config.delivery import DeliveryConfig, DigestSchedule
-from daemon.errors import ConfigError
-from daemon.group import next_digest_time
-from daemon.route import destinations
-from daemon.severity import Severity
 from tests.alert_factory import T0, Setup, make_alert, setup
+from tocsin.config import load_config
+from tocsin.config.delivery import DeliveryConfig, DigestSchedule
+from tocsin.deliver.group import next_digest_time
+from tocsin.deliver.route import destinations
+from tocsin.errors import ConfigError
+from tocsin.severity import Severity
 
 
 def console(*names: str) -> list[dict[str, Any]]:

@@ -5,9 +5,9 @@ that costs quality fails here. Skips when ../shared is absent."""
 from __future__ import annotations
 
 from benchmarks.eval_rules import Score, evaluate_acled, evaluate_feeds
-from daemon.matching.rules import load_rules
 from tests.conftest import shared_path
 from tests.matching_support import DEFAULT_RULES
+from tocsin.matching.rules import load_rules
 
 # Measured 2026-11-25 (after the second tuning): ACLED strike 0.894/0.914 (918 events), casualties 0.936/0.902
 # (1,325), territorial 0.884/0.809 (47), displacement 0.975/0.975 (79), shootdown 1.000/1.000 (32), buildup

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import RuleError
-from daemon.matching.rules import load_rules
 from tests.matching_support import DEFAULT_RULES, rules_from
+from tocsin.errors import RuleError
+from tocsin.matching.rules import load_rules
 
 BROKEN = '''\
 [[rule]]

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from daemon.alerts import Alert
-from daemon.clock import SimulatedClock
-from daemon.config import load_config
-from daemon.escalate.replay import Snapshot, read_snapshot
-from daemon.escalate.silences import Matcher
-from daemon.pipeline import Pipeline
-from daemon.rulebook import load_rulebook
-from daemon.store import open_database
+from tocsin.alerts import Alert
+from tocsin.clock import SimulatedClock
+from tocsin.config import load_config
+from tocsin.escalate.silences import Matcher
+from tocsin.pipeline.core import Pipeline
+from tocsin.pipeline.replay import Snapshot, read_snapshot
+from tocsin.rulebook import load_rulebook
+from tocsin.store import open_database
 
 SCENARIO = Path(__file__).resolve().parent / "scenario"
 RESTART_AFTER = "17-wd.xml"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from daemon.matching.model import Match
-from daemon.matching.rules import load_rules
 from tests.conftest import shared_path
 from tests.matching_support import DEFAULT_RULES, item
+from tocsin.matching.model import Match
+from tocsin.matching.rules import load_rules
 
 
 @pytest.fixture(scope="module")

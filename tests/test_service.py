@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service, ServiceObserver
 from tests.servers.feed_server import FeedServer, running_server
 from tests.test_poll import RecordingRules, make_settings
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.service import PollOutcome, Service, ServiceObserver
 
 
 @pytest.fixture
@@ -102,8 +102,8 @@ async def test_failing_feed_is_postponed_in_the_live_loop(server: FeedServer, tm
 
 
 def service_state_failures(state_dir: Path, name: str) -> int:
-    from daemon.store import open_database
-    from daemon.store.feeds import FeedStates
+    from tocsin.store import open_database
+    from tocsin.store.feeds import FeedStates
 
     db = open_database(state_dir / "tocsin.sqlite3")
     try:

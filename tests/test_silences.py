@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import SimulatedClock
-from daemon.escalate.silences import Matcher, Silences
-from daemon.store import open_database
 from tests.scenario.helpers import T0, escalation, item, match
+from tocsin.clock import SimulatedClock
+from tocsin.escalate.silences import Matcher, Silences
+from tocsin.store import open_database
 
 
 def test_a_silence_suppresses_matching_alerts_only_while_it_runs(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_bad_matchers_say_how_to_write_them(text: str) -> None:
 
 
 def tocsin(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "daemon", *args, "--config", str(config)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tocsin", *args, "--config", str(config)], capture_output=True,
                           text=True, timeout=60, check=False)
 
 

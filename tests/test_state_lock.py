@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import StoreError
-from daemon.rulebook import RuleBook
-from daemon.service import Service
-from daemon.store.lock import lock_state_dir
 from tests.test_poll import RecordingRules, make_settings
 from tests.test_poll_cli import tocsin, write_config
+from tocsin.errors import StoreError
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.service import Service
+from tocsin.store.lock import lock_state_dir
 
 
 async def test_a_second_service_on_one_state_dir_is_refused_until_the_first_stops(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config.feeds import FeedConfig
-from daemon.items import Item
-from daemon.store import Database, open_database
-from daemon.store.feeds import FeedStates
-from daemon.store.seen import SeenItems
+from tocsin.config.feeds import FeedConfig
+from tocsin.items import Item
+from tocsin.store import Database, open_database
+from tocsin.store.feeds import FeedStates
+from tocsin.store.seen import SeenItems
 
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 

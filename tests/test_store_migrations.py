@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import StoreError
-from daemon.store import open_database
-from daemon.store.db import migrations
+from tocsin.errors import StoreError
+from tocsin.store import open_database
+from tocsin.store.db import migrations
 
 
 def user_version(path: Path) -> int:

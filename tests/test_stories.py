@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon.clock import SimulatedClock
-from daemon.escalate.fingerprint import Fingerprint, minhash, pack, similarity, words
-from daemon.matching.model import Match, Quantity
-from daemon.severity import Severity
-from daemon.store import Database, open_database
-from daemon.store.db import migrations
 from tests.scenario.helpers import T0, escalation, item, match
+from tocsin.clock import SimulatedClock
+from tocsin.escalate.fingerprint import Fingerprint, minhash, pack, similarity, words
+from tocsin.matching.model import Match, Quantity
+from tocsin.severity import Severity
+from tocsin.store import Database, open_database
+from tocsin.store.db import migrations
 
 SHOOTDOWN = [
     item("Turkish-backed rebels shoot down Syrian army helicopter over Idlib",

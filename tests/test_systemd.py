@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config.types import SecretRef
-from daemon.errors import ConfigError
-from daemon.systemd import Notifier, monotonic_usec, run_watchdog, watchdog_interval_s
 from tests.notify_socket import FakeNotifySocket
+from tocsin.config.types import SecretRef
+from tocsin.errors import ConfigError
+from tocsin.runtime.systemd import Notifier, monotonic_usec, run_watchdog, watchdog_interval_s
 
 
 @pytest.fixture

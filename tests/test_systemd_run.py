@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 import tomli_w
 
-from daemon.clock import SystemClock
-from daemon.config import load_config
-from daemon.route import Router
-from daemon.store import open_database
-from daemon.store.feeds import FeedStates
-from daemon.store.outbox import OutboxStore
 from tests.alert_factory import make_alert
 from tests.conftest import REPO
 from tests.daemon_process import DaemonProcess
 from tests.notify_socket import FakeNotifySocket
 from tests.servers.feed_server import FeedItem, FeedServer, running_server
 from tests.servers.webhook_receiver import WebhookReceiver
+from tocsin.clock import SystemClock
+from tocsin.config import load_config
+from tocsin.deliver.route import Router
+from tocsin.store import open_database
+from tocsin.store.feeds import FeedStates
+from tocsin.store.outbox import OutboxStore
 
 pytestmark = pytest.mark.slow
 

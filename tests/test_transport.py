@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.transport import READ_SIZE, LeanTransport
 from tests.servers.tls import self_signed
+from tocsin.fetch.transport import READ_SIZE, LeanTransport
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 """Answers one connection (its number given, from 0) until it returns; the connection is then closed."""

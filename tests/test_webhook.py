@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from daemon.store.outbox import Delivery
 from tests.alert_factory import T0, Setup, config, make_alert, schema, setup
 from tests.servers.tls import self_signed
 from tests.servers.webhook_receiver import Answer, WebhookReceiver
+from tocsin.store.outbox import Delivery
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

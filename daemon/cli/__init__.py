@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from daemon import __version__
-from daemon.cli import alerts, check, feeds, match, replay, run, send_test, silence
-from daemon.cli.common import EX_USAGE
+from tocsin import __version__
+from tocsin.cli import alerts, check, feeds, match, replay, run, send_test, silence
+from tocsin.cli.common import EX_USAGE
 
 COMMANDS = (run, check, feeds, match, replay, alerts, silence, send_test)
 

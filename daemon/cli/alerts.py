@@ -12,11 +12,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
-from daemon.deliver.base import one_line
-from daemon.store import Database
-from daemon.store.outbox import Delivery, DeliveryState, OutboxStore
-from daemon.units import format_duration
+from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
+from tocsin.deliver.base import one_line
+from tocsin.store import Database
+from tocsin.store.outbox import Delivery, DeliveryState, OutboxStore
+from tocsin.units import format_duration
 
 
 def register(commands: Any) -> None:

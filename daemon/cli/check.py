@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from daemon.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
-from daemon.config import unreadable_secrets
-from daemon.errors import ConfigError
+from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from tocsin.config import unreadable_secrets
+from tocsin.errors import ConfigError
 
 
 def register(commands: Any) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from daemon.config import Settings, load_config
-from daemon.errors import ConfigError, RuleError, StoreError
-from daemon.logs import stream_is_journal
-from daemon.rulebook import RuleBook, load_rulebook
-from daemon.store import Database, open_database
+from tocsin.config import Settings, load_config
+from tocsin.errors import ConfigError, RuleError, StoreError
+from tocsin.rulebook import RuleBook, load_rulebook
+from tocsin.runtime.logs import stream_is_journal
+from tocsin.store import Database, open_database
 
 EX_OK = 0
 EX_FAILURE = 1

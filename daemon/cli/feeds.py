@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import EX_OK, add_config_argument, open_state
-from daemon.fetch import redact_url
-from daemon.store.feeds import FeedState, FeedStates
-from daemon.units import format_duration
+from tocsin.cli.common import EX_OK, add_config_argument, open_state
+from tocsin.fetch.client import redact_url
+from tocsin.store.feeds import FeedState, FeedStates
+from tocsin.units import format_duration
 
 
 def register(commands: Any) -> None:

@@ -17,13 +17,13 @@ from typing import Any, TextIO
 
 import httpx
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
-from daemon.errors import ParseError, RuleError
-from daemon.fetch import USER_AGENT
-from daemon.items import Item, content_hash
-from daemon.matching.model import Evidence, Match
-from daemon.matching.rules import RuleSet, load_rules
-from daemon.parse import FeedSource, parse_feed
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
+from tocsin.errors import ParseError, RuleError
+from tocsin.fetch.client import USER_AGENT
+from tocsin.items import Item, content_hash
+from tocsin.matching.model import Evidence, Match
+from tocsin.matching.rules import RuleSet, load_rules
+from tocsin.parse import FeedSource, parse_feed
 
 MAX_BODY_BYTES = 15 * 1024 * 1024
 FETCH_TIMEOUT_S = 20.0

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
-from daemon.config import DEFAULT_CONFIG_PATH, Settings, load_config
-from daemon.config.model import RulesConfig
-from daemon.errors import ConfigError, ParseError, RuleError
-from daemon.escalate.replay import read_silences, read_snapshot, replay, snapshot_files
-from daemon.rulebook import load_rulebook
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from tocsin.config import DEFAULT_CONFIG_PATH, Settings, load_config
+from tocsin.config.model import RulesConfig
+from tocsin.errors import ConfigError, ParseError, RuleError
+from tocsin.pipeline.replay import read_silences, read_snapshot, replay, snapshot_files
+from tocsin.rulebook import load_rulebook
 
 
 def register(commands: Any) -> None:

@@ -9,15 +9,15 @@ import resource
 import signal
 from typing import Any
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
-from daemon.config import Settings
-from daemon.errors import ConfigError, StoreError
-from daemon.logs import configure_logging
-from daemon.operations import Operations
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from tocsin.config import Settings
+from tocsin.errors import ConfigError, StoreError
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.logs import configure_logging
+from tocsin.runtime.operations import Operations
+from tocsin.runtime.service import PollOutcome, Service
 
-log = logging.getLogger("daemon")
+log = logging.getLogger("tocsin")
 
 STOP_GRACE_S = 10.0
 """Deliveries in flight get this long after SIGTERM (systemd's default TimeoutStopSec is 90 s)."""

@@ -9,15 +9,15 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from daemon.alerts import Alert
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
-from daemon.clock import SystemClock
-from daemon.config import Settings, load_config
-from daemon.deliver.base import Outcome
-from daemon.errors import ConfigError, StoreError
-from daemon.outbox import DeliveryWorker
-from daemon.store import open_database
-from daemon.store.outbox import OutboxStore
+from tocsin.alerts import Alert
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
+from tocsin.clock import SystemClock
+from tocsin.config import Settings, load_config
+from tocsin.deliver.base import Outcome
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.errors import ConfigError, StoreError
+from tocsin.store import open_database
+from tocsin.store.outbox import OutboxStore
 
 _HIDDEN_FROM_DAEMON = timedelta(hours=1)
 """The test delivery is queued this far in the future, so a running daemon does not send it a second time."""

@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from daemon.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
-from daemon.config import load_config
-from daemon.errors import ConfigError, StoreError
-from daemon.escalate.silences import MATCHER_HINT, Matcher, Silences
-from daemon.store import open_database
-from daemon.units import format_duration, parse_duration
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from tocsin.config import load_config
+from tocsin.errors import ConfigError, StoreError
+from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences
+from tocsin.store import open_database
+from tocsin.units import format_duration, parse_duration
 
 
 def register(commands: Any) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from daemon.config.model import Settings
-from daemon.config.types import SecretRef
-from daemon.errors import ConfigError
+from tocsin.config.model import Settings
+from tocsin.config.types import SecretRef
+from tocsin.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
 

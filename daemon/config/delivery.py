@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from daemon.alerts import AlertKind
-from daemon.config.types import Duration, SecretRef, StrictModel
-from daemon.severity import Severity
+from tocsin.alerts import AlertKind
+from tocsin.config.types import Duration, SecretRef, StrictModel
+from tocsin.severity import Severity
 
 GroupLabel = Literal["kind", "rule", "severity", "story", "situation", "place", "tag", "..."]
 """What alerts of one group share; "..." puts every alert in a group of its own."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from daemon.config.types import Duration, StrictModel
+from tocsin.config.types import Duration, StrictModel
 
 Level = Literal["watch", "elevated", "high", "critical"]
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from daemon.config.types import ByteSize, Duration, StrictModel
+from tocsin.config.types import ByteSize, Duration, StrictModel
 
 
 class FeedConfig(StrictModel):

@@ -10,10 +10,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from daemon.config.delivery import DeliveryConfig
-from daemon.config.escalation import EscalationConfig
-from daemon.config.feeds import FeedConfig, HttpConfig, PollingConfig
-from daemon.config.types import Duration, StrictModel
+from tocsin.config.delivery import DeliveryConfig
+from tocsin.config.escalation import EscalationConfig
+from tocsin.config.feeds import FeedConfig, HttpConfig, PollingConfig
+from tocsin.config.types import Duration, StrictModel
 
 
 class RulesConfig(StrictModel):

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, SecretStr, model_validator
 
-from daemon.errors import ConfigError
-from daemon.units import format_duration, parse_duration, parse_size
+from tocsin.errors import ConfigError
+from tocsin.units import format_duration, parse_duration, parse_size
 
 
 def _duration(value: Any) -> timedelta:

@@ -1,6 +1,2 @@
-"""Receivers: one module per kind, each a class with one `async send(alerts) -> Outcome` (see base.py)."""
-
-from daemon.deliver.base import Outcome, Sender
-from daemon.deliver.registry import build_sender
-
-__all__ = ["Outcome", "Sender", "build_sender"]
+"""Delivery: routing alerts to receivers (route), grouping them into messages (group), the outbox worker that
+sends and retries them (worker), and the receivers themselves (receivers/, built by registry)."""

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from daemon.alerts import Alert
+from tocsin.alerts import Alert
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 

@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from daemon.alerts import Alert, iso
-from daemon.deliver.base import headline, one_line, safe_link
-from daemon.severity import Severity
+from tocsin.alerts import Alert, iso
+from tocsin.deliver.base import headline, one_line, safe_link
+from tocsin.severity import Severity
 
 _SEVERITY_COLOUR = {
     Severity.INFO: 0x9E9E9E, Severity.LOW: 0x2196F3, Severity.MEDIUM: 0xFFC107, Severity.HIGH: 0xFF5722,

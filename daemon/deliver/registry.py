@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 
-from daemon.clock import Clock
-from daemon.config.delivery import ConsoleReceiver, EmailReceiver, WebhookReceiver
-from daemon.deliver.base import Sender
-from daemon.deliver.console import ConsoleSender
-from daemon.deliver.email import EmailSender
-from daemon.deliver.webhook import WebhookSender
+from tocsin.clock import Clock
+from tocsin.config.delivery import ConsoleReceiver, EmailReceiver, WebhookReceiver
+from tocsin.deliver.base import Sender
+from tocsin.deliver.receivers.console import ConsoleSender
+from tocsin.deliver.receivers.email import EmailSender
+from tocsin.deliver.receivers.webhook import WebhookSender
 
 
 def build_sender(

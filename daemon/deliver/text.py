@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.alerts import Alert, iso
-from daemon.deliver.base import one_line, plain_block
+from tocsin.alerts import Alert, iso
+from tocsin.deliver.base import one_line, plain_block
 
 
 def render(alert: Alert) -> str:

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from daemon.alerts import Alert, AlertItem
-from daemon.clock import Clock
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate.deadlines import Deadlines
-from daemon.escalate.fingerprint import Fingerprint
-from daemon.escalate.rules import EscalationRuleSet
-from daemon.escalate.silences import Silences
-from daemon.escalate.situations import Situations
-from daemon.escalate.stories import Placement, Stories
-from daemon.escalate.throttle import Throttle
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.matching.text import FieldText
-from daemon.store import Database
+from tocsin.alerts import Alert, AlertItem
+from tocsin.clock import Clock
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate.deadlines import Deadlines
+from tocsin.escalate.fingerprint import Fingerprint
+from tocsin.escalate.rules import EscalationRuleSet
+from tocsin.escalate.silences import Silences
+from tocsin.escalate.situations import Situations
+from tocsin.escalate.stories import Placement, Stories
+from tocsin.escalate.throttle import Throttle
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.matching.text import FieldText
+from tocsin.store import Database
 
 KEEP_FINISHED = timedelta(days=30)
 """How long throttle marks, finished deadlines, held-back alerts and ended silences are kept."""

@@ -12,14 +12,14 @@ import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from daemon.alerts import Alert, AlertItem
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate.fingerprint import normalize
-from daemon.items import Item, content_hash
-from daemon.matching.model import Deadline, Match
-from daemon.severity import Severity
-from daemon.store import Database
-from daemon.units import format_duration
+from tocsin.alerts import Alert, AlertItem
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate.fingerprint import normalize
+from tocsin.items import Item, content_hash
+from tocsin.matching.model import Deadline, Match
+from tocsin.severity import Severity
+from tocsin.store import Database
+from tocsin.units import format_duration
 
 SAME_DEADLINE = timedelta(hours=3)
 """Resolved times this close are one deadline: "by Friday" and "within 72 hours" said on different days."""

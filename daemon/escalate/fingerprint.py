@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from daemon.items import Item
-from daemon.matching.model import Match
+from tocsin.items import Item
+from tocsin.matching.model import Match
 
 PERMUTATIONS = 32
 BAND_ROWS = 4

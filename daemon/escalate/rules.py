@@ -21,10 +21,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from daemon.errors import RuleError
-from daemon.matching.load import rule_files
-from daemon.severity import Severity
-from daemon.units import parse_duration
+from tocsin.errors import RuleError
+from tocsin.matching.load import rule_files
+from tocsin.severity import Severity
+from tocsin.units import parse_duration
 
 LEVELS = ("watch", "elevated", "high", "critical")
 """Situation levels in rising order; rank 0 is "no level", rank i+1 is LEVELS[i]."""

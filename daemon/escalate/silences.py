@@ -8,10 +8,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from daemon.alerts import Alert
-from daemon.escalate.fingerprint import normalize
-from daemon.items import content_hash
-from daemon.store import Database
+from tocsin.alerts import Alert
+from tocsin.escalate.fingerprint import normalize
+from tocsin.items import content_hash
+from tocsin.store import Database
 
 MATCHER_KEYS = ("rule", "place", "actor", "tag", "kind", "severity", "story", "situation", "feed")
 MATCHER_HINT = (

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from daemon.alerts import Alert, AlertItem
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate.rules import (
+from tocsin.alerts import Alert, AlertItem
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate.rules import (
     LEVEL_SEVERITY,
     Combination,
     Count,
@@ -27,11 +27,11 @@ from daemon.escalate.rules import (
     level_name,
     level_rank,
 )
-from daemon.escalate.throttle import Throttle
-from daemon.items import Item
-from daemon.matching.model import Match
-from daemon.store import Database
-from daemon.units import format_duration
+from tocsin.escalate.throttle import Throttle
+from tocsin.items import Item
+from tocsin.matching.model import Match
+from tocsin.store import Database
+from tocsin.units import format_duration
 
 EXPLAINED_SIGNALS = 10
 """Signals listed per rule in an alert: enough to see the pattern, not a dump of the window."""

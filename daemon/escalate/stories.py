@@ -22,10 +22,10 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate.fingerprint import PERMUTATIONS, Fingerprint, pack, similarity, unpack
-from daemon.items import Item, content_hash
-from daemon.store import Database
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate.fingerprint import PERMUTATIONS, Fingerprint, pack, similarity, unpack
+from tocsin.items import Item, content_hash
+from tocsin.store import Database
 
 POSTINGS_PER_KEY = 8
 """Newest stories looked at per index key: bounds the work for a common place such as a capital."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from daemon.store import Database
+from tocsin.store import Database
 
 
 class Throttle:

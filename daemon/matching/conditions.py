@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from daemon.items import Item
-from daemon.matching.deadlines import DeadlinePhrase, find_deadlines
-from daemon.matching.gazetteer import GazetteerEntry
-from daemon.matching.model import Deadline, Evidence, Quantity
-from daemon.matching.numbers import NumberPhrase, find_numbers
-from daemon.matching.quantities import COMPARISONS, FoundQuantity, UnitFamily, extract
-from daemon.matching.terms import bounded, find_all, lowered, term_body
-from daemon.matching.text import FieldText
+from tocsin.items import Item
+from tocsin.matching.deadlines import DeadlinePhrase, find_deadlines
+from tocsin.matching.gazetteer import GazetteerEntry
+from tocsin.matching.model import Deadline, Evidence, Quantity
+from tocsin.matching.numbers import NumberPhrase, find_numbers
+from tocsin.matching.quantities import COMPARISONS, FoundQuantity, UnitFamily, extract
+from tocsin.matching.terms import bounded, find_all, lowered, term_body
+from tocsin.matching.text import FieldText
 
 # Words without which no deadline phrase can be present; the prefilter needs something to look for.
 DEADLINE_CUE = bounded("by|before|until|till|within|deadline|ultimatum|no later than")

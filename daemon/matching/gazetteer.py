@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from daemon.matching.terms import bounded, term_body
+from tocsin.matching.terms import bounded, term_body
 
 EntryKind = Literal["place", "actor"]
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import re2
 
-from daemon.errors import RuleError
-from daemon.items import Item
-from daemon.matching import conditions as c
-from daemon.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
-from daemon.matching.quantities import UnitFamily
-from daemon.matching.terms import RE2_OPTIONS, term_problem
-from daemon.severity import Severity
+from tocsin.errors import RuleError
+from tocsin.items import Item
+from tocsin.matching import conditions as c
+from tocsin.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
+from tocsin.matching.quantities import UnitFamily
+from tocsin.matching.terms import RE2_OPTIONS, term_problem
+from tocsin.severity import Severity
 
 TABLE_ARRAYS = ("rule", "unit", "place", "actor")
 TOP_LEVEL_KEYS = (*TABLE_ARRAYS, "terms")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from daemon.severity import Severity
+from tocsin.severity import Severity
 
 Field = Literal["title", "summary"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import re2
 
-from daemon.matching.terms import RE2_OPTIONS, loose
+from tocsin.matching.terms import RE2_OPTIONS, loose
 
 
 class Prefilter:

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from daemon.matching.model import Evidence, Quantity
-from daemon.matching.numbers import NumberPhrase, find_numbers
-from daemon.matching.terms import bounded, term_body
-from daemon.matching.text import FieldText
+from tocsin.matching.model import Evidence, Quantity
+from tocsin.matching.numbers import NumberPhrase, find_numbers
+from tocsin.matching.terms import bounded, term_body
+from tocsin.matching.text import FieldText
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,

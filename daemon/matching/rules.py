@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon.items import Item
-from daemon.matching.conditions import ItemContext
-from daemon.matching.gazetteer import Gazetteer
-from daemon.matching.load import LoadedRules, Rule, load
-from daemon.matching.model import Evidence, Match
-from daemon.matching.prefilter import Prefilter
-from daemon.matching.text import FieldText
+from tocsin.items import Item
+from tocsin.matching.conditions import ItemContext
+from tocsin.matching.gazetteer import Gazetteer
+from tocsin.matching.load import LoadedRules, Rule, load
+from tocsin.matching.model import Evidence, Match
+from tocsin.matching.prefilter import Prefilter
+from tocsin.matching.text import FieldText
 
 _Span = tuple[str, int, int]
 """Field, start and end of a mention."""

@@ -6,8 +6,8 @@ import re
 from bisect import bisect_left, bisect_right
 from functools import cached_property
 
-from daemon.matching.model import Field
-from daemon.matching.terms import find_all, lowered
+from tocsin.matching.model import Field
+from tocsin.matching.terms import find_all, lowered
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # A sentence ends at . ! ? followed by space, or at a line break; "U.S. troops" splits too, which only makes

@@ -5,12 +5,12 @@ are then read by the fast expat reader (about 1 ms for 50 items), everything els
 (document.py). `Parser` decides where that runs so that the event loop never waits long for it (pool.py).
 """
 
-from daemon.parse.document import parse_fast, parse_feed, parse_loose
-from daemon.parse.guard import refuse_entity_declarations
-from daemon.parse.normalize import absolute_link
-from daemon.parse.pool import Parser
-from daemon.parse.source import FeedSource, ParsedFeed
-from daemon.parse.text import plain_text
+from tocsin.parse.document import parse_fast, parse_feed, parse_loose
+from tocsin.parse.guard import refuse_entity_declarations
+from tocsin.parse.normalize import absolute_link
+from tocsin.parse.pool import Parser
+from tocsin.parse.source import FeedSource, ParsedFeed
+from tocsin.parse.text import plain_text
 
 __all__ = [
     "FeedSource", "ParsedFeed", "Parser", "absolute_link", "parse_fast", "parse_feed", "parse_loose", "plain_text",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from daemon.fetch import redact_url
-from daemon.parse.fast import read_fast
-from daemon.parse.guard import checked_body
-from daemon.parse.loose import read_loose
-from daemon.parse.normalize import normalize
-from daemon.parse.source import FeedSource, ParsedFeed
+from tocsin.fetch.client import redact_url
+from tocsin.parse.fast import read_fast
+from tocsin.parse.guard import checked_body
+from tocsin.parse.loose import read_loose
+from tocsin.parse.normalize import normalize
+from tocsin.parse.source import FeedSource, ParsedFeed
 
 
 def parse_feed(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed:

@@ -26,9 +26,9 @@ from html.entities import entitydefs
 
 from feedparser.sanitizer import _HTMLSanitizer
 
-from daemon.parse.dates import parse_date
-from daemon.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
-from daemon.parse.text import BREAKING_ELEMENTS, HIDDEN_ELEMENTS
+from tocsin.parse.dates import parse_date
+from tocsin.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
+from tocsin.parse.text import BREAKING_ELEMENTS, HIDDEN_ELEMENTS
 
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _ATOM = "{http://www.w3.org/2005/Atom}"

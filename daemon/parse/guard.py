@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from daemon.errors import ParseError
+from tocsin.errors import ParseError
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),

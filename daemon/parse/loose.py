@@ -9,9 +9,9 @@ from typing import Any
 
 import feedparser
 
-from daemon.errors import ParseError
-from daemon.parse.dates import from_struct_time
-from daemon.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
+from tocsin.errors import ParseError
+from tocsin.parse.dates import from_struct_time
+from tocsin.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
 
 # feedparser flags these as "bozo" but the document itself is well-formed: a server's wrong Content-Type header,
 # or an encoding declaration it had to correct.

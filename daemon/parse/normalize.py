@@ -6,10 +6,10 @@ import hashlib
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
-from daemon.items import Item, canonical_link, content_hash
-from daemon.parse.raw import RawEntry, RawFeed, Text
-from daemon.parse.source import FeedSource, ParsedFeed
-from daemon.parse.text import collapse, plain_text
+from tocsin.items import Item, canonical_link, content_hash
+from tocsin.parse.raw import RawEntry, RawFeed, Text
+from tocsin.parse.source import FeedSource, ParsedFeed
+from tocsin.parse.text import collapse, plain_text
 
 MAX_SUMMARY_CHARS = 20_000
 MAX_TITLE_CHARS = 1_000

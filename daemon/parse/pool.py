@@ -18,10 +18,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from daemon.errors import ParseError
-from daemon.fetch import redact_url
-from daemon.parse.document import parse_fast, parse_feed, parse_loose
-from daemon.parse.source import FeedSource, ParsedFeed
+from tocsin.errors import ParseError
+from tocsin.fetch.client import redact_url
+from tocsin.parse.document import parse_fast, parse_feed, parse_loose
+from tocsin.parse.source import FeedSource, ParsedFeed
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from daemon.items import Item
+from tocsin.items import Item
 
 
 @dataclass(frozen=True, slots=True)

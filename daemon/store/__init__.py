@@ -4,6 +4,6 @@ Migrations are the files `migrations/NNNN_name.sql`, applied in order; `PRAGMA u
 one applied. A migration is never edited once released: add the next number instead.
 """
 
-from daemon.store.db import Database, open_database
+from tocsin.store.db import Database, open_database
 
 __all__ = ["Database", "open_database"]

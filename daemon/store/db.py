@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
-from daemon.errors import StoreError
+from tocsin.errors import StoreError
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,7 +25,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 def migrations() -> list[tuple[int, str, str]]:
     """(version, file name, SQL) for every migration shipped with the package, in order."""
     found = []
-    for entry in resources.files("daemon.store").joinpath("migrations").iterdir():
+    for entry in resources.files("tocsin.store").joinpath("migrations").iterdir():
         name_match = _MIGRATION_NAME.match(entry.name)
         if name_match:
             found.append((int(name_match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from daemon.config.feeds import FeedConfig
-from daemon.store.db import Database, chunks
-from daemon.store.seen import REFRESH_AFTER
+from tocsin.config.feeds import FeedConfig
+from tocsin.store.db import Database, chunks
+from tocsin.store.seen import REFRESH_AFTER
 
 MAX_ERROR_CHARS = 1000
 FLUSH_ROWS_PER_COMMIT = 250

@@ -12,7 +12,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from daemon.errors import StoreError
+from tocsin.errors import StoreError
 
 LOCK_NAME = "tocsin.lock"
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from daemon.alerts import Alert
-from daemon.store.db import Database, chunks
+from tocsin.alerts import Alert
+from tocsin.store.db import Database, chunks
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"

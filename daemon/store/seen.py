@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from daemon.items import Item
-from daemon.store.db import Database, chunks
+from tocsin.items import Item
+from tocsin.store.db import Database, chunks
 
 _LOOKUP_CHUNK = 500
 """Keys per `IN (...)` lookup, well under SQLite's limit on bound parameters."""

@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon.clock import SimulatedClock
-from daemon.config.escalation import EscalationConfig
-from daemon.escalate import Escalation
-from daemon.escalate.rules import EscalationRuleSet, load_escalation_rules
-from daemon.items import Item
-from daemon.matching.model import Deadline, Match, Quantity
-from daemon.severity import Severity
-from daemon.store import Database
+from tocsin.clock import SimulatedClock
+from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate import Escalation
+from tocsin.escalate.rules import EscalationRuleSet, load_escalation_rules
+from tocsin.items import Item
+from tocsin.matching.model import Deadline, Match, Quantity
+from tocsin.severity import Severity
+from tocsin.store import Database
 
 T0 = datetime(2020, 2, 17, 8, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parent.parent.parent

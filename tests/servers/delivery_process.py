@@ -11,12 +11,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from daemon.clock import SystemClock
-from daemon.config.delivery import DeliveryConfig
-from daemon.outbox import DeliveryWorker
-from daemon.route import Router
-from daemon.store import open_database
 from tests.alert_factory import make_alert
+from tocsin.clock import SystemClock
+from tocsin.config.delivery import DeliveryConfig
+from tocsin.deliver.route import Router
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.store import open_database
 
 
 async def main(database: Path, url: str, secret: str, mode: str, count: int) -> None:

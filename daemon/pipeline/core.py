@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from daemon import metrics
-from daemon.alerts import Alert
-from daemon.clock import Clock
-from daemon.config import Settings
-from daemon.config.feeds import FeedConfig
-from daemon.escalate import Escalation
-from daemon.items import Item
-from daemon.route import Router
-from daemon.rulebook import RuleBook
-from daemon.store import Database
-from daemon.store.seen import SeenItems
+from tocsin.alerts import Alert
+from tocsin.clock import Clock
+from tocsin.config import Settings
+from tocsin.config.feeds import FeedConfig
+from tocsin.deliver.route import Router
+from tocsin.escalate import Escalation
+from tocsin.items import Item
+from tocsin.rulebook import RuleBook
+from tocsin.runtime import metrics
+from tocsin.store import Database
+from tocsin.store.seen import SeenItems
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from daemon.alerts import Alert, iso
-from daemon.config.delivery import DeliveryConfig, DigestSchedule, GroupingConfig, GroupLabel, ReceiverBase
-from daemon.store.outbox import DIGEST_GROUP, OutboxStore
+from tocsin.alerts import Alert, iso
+from tocsin.config.delivery import DeliveryConfig, DigestSchedule, GroupingConfig, GroupLabel, ReceiverBase
+from tocsin.store.outbox import DIGEST_GROUP, OutboxStore
 
 _DIGEST_MEMBERS_KEPT = 200
 """A digest body lists at most this many alerts in full (the rest are counted), so it stays one readable mail."""

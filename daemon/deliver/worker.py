@@ -20,18 +20,18 @@ from pathlib import Path
 
 import httpx
 
-from daemon import metrics
-from daemon.backoff import Backoff
-from daemon.clock import Clock
-from daemon.config.delivery import DeliveryConfig
-from daemon.deliver.base import Outcome, Sender
-from daemon.deliver.registry import build_sender
-from daemon.errors import ConfigError
-from daemon.group import Grouper
-from daemon.store import Database
-from daemon.store.outbox import Delivery, OutboxStore, outbox_changed
-from daemon.transport import LeanTransport
-from daemon.units import format_duration
+from tocsin.backoff import Backoff
+from tocsin.clock import Clock
+from tocsin.config.delivery import DeliveryConfig
+from tocsin.deliver.base import Outcome, Sender
+from tocsin.deliver.group import Grouper
+from tocsin.deliver.registry import build_sender
+from tocsin.errors import ConfigError
+from tocsin.fetch.transport import LeanTransport
+from tocsin.runtime import metrics
+from tocsin.store import Database
+from tocsin.store.outbox import Delivery, OutboxStore, outbox_changed
+from tocsin.units import format_duration
 
 log = logging.getLogger("tocsin.deliver")
 

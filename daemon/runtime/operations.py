@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from daemon.config import Settings
-from daemon.health import HealthReport, HealthServer
-from daemon.reload import Loader, Reloader
-from daemon.rulebook import RuleBook
-from daemon.service import PollOutcome, Service, ServiceObserver
-from daemon.systemd import Notifier, run_watchdog, watchdog_interval_s
+from tocsin.config import Settings
+from tocsin.rulebook import RuleBook
+from tocsin.runtime.health import HealthReport, HealthServer
+from tocsin.runtime.reload import Loader, Reloader
+from tocsin.runtime.service import PollOutcome, Service, ServiceObserver
+from tocsin.runtime.systemd import Notifier, run_watchdog, watchdog_interval_s
 
 log = logging.getLogger(__name__)
 

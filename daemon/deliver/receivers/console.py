@@ -6,10 +6,10 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from daemon.alerts import Alert
-from daemon.config.delivery import ConsoleReceiver
-from daemon.deliver.base import Outcome
-from daemon.deliver.text import render
+from tocsin.alerts import Alert
+from tocsin.config.delivery import ConsoleReceiver
+from tocsin.deliver.base import Outcome
+from tocsin.deliver.text import render
 
 
 class ConsoleSender:

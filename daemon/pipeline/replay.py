@@ -15,18 +15,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from daemon.alerts import Alert
-from daemon.clock import SimulatedClock
-from daemon.config import Settings
-from daemon.config.feeds import FeedConfig
-from daemon.errors import ConfigError, ParseError
-from daemon.escalate.silences import Matcher, Silences
-from daemon.items import Item
-from daemon.parse import FeedSource, parse_feed
-from daemon.pipeline import Pipeline
-from daemon.rulebook import RuleBook
-from daemon.store import open_database
-from daemon.units import parse_duration
+from tocsin.alerts import Alert
+from tocsin.clock import SimulatedClock
+from tocsin.config import Settings
+from tocsin.config.feeds import FeedConfig
+from tocsin.errors import ConfigError, ParseError
+from tocsin.escalate.silences import Matcher, Silences
+from tocsin.items import Item
+from tocsin.parse import FeedSource, parse_feed
+from tocsin.pipeline.core import Pipeline
+from tocsin.rulebook import RuleBook
+from tocsin.store import open_database
+from tocsin.units import parse_duration
 
 _UNDATED = datetime(9000, 1, 1, tzinfo=UTC)
 """Handed to the parser as the fetch time, so items without a date stand out and take the clock's time."""

@@ -19,22 +19,22 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from daemon import metrics
-from daemon.backoff import Backoff
-from daemon.clock import Clock, SystemClock
-from daemon.config import Settings
-from daemon.config.feeds import FeedConfig
-from daemon.errors import FetchError, ParseError
-from daemon.fetch import Fetcher, FetchResult, Validators
-from daemon.items import Item
-from daemon.outbox import DeliveryWorker
-from daemon.parse import FeedSource, Parser
-from daemon.pipeline import IngestResult, Pipeline
-from daemon.rulebook import RuleBook
-from daemon.scheduler import FeedSchedule, FeedScheduler
-from daemon.store import Database, open_database
-from daemon.store.feeds import FeedState, FeedStates
-from daemon.store.lock import lock_state_dir
+from tocsin.backoff import Backoff
+from tocsin.clock import Clock, SystemClock
+from tocsin.config import Settings
+from tocsin.config.feeds import FeedConfig
+from tocsin.deliver.worker import DeliveryWorker
+from tocsin.errors import FetchError, ParseError
+from tocsin.fetch.client import Fetcher, FetchResult, Validators
+from tocsin.items import Item
+from tocsin.parse import FeedSource, Parser
+from tocsin.pipeline.core import IngestResult, Pipeline
+from tocsin.rulebook import RuleBook
+from tocsin.runtime import metrics
+from tocsin.runtime.scheduler import FeedSchedule, FeedScheduler
+from tocsin.store import Database, open_database
+from tocsin.store.feeds import FeedState, FeedStates
+from tocsin.store.lock import lock_state_dir
 
 log = logging.getLogger(__name__)
 

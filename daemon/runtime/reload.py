@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from daemon import metrics
-from daemon.config import Settings
-from daemon.errors import ConfigError
-from daemon.matching.load import rule_files as files_to_load
-from daemon.rulebook import RuleBook
-from daemon.systemd import Notifier
+from tocsin.config import Settings
+from tocsin.errors import ConfigError
+from tocsin.matching.load import rule_files as files_to_load
+from tocsin.rulebook import RuleBook
+from tocsin.runtime import metrics
+from tocsin.runtime.systemd import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from daemon import __version__
-from daemon.backoff import parse_retry_after
-from daemon.config.feeds import HttpConfig
-from daemon.errors import FetchError
-from daemon.transport import LeanTransport
+from tocsin import __version__
+from tocsin.backoff import parse_retry_after
+from tocsin.config.feeds import HttpConfig
+from tocsin.errors import FetchError
+from tocsin.fetch.transport import LeanTransport
 
 USER_AGENT = f"tocsin/{__version__} (+https://github.com/tocsin/tocsin)"
 ACCEPT = (

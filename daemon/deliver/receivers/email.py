@@ -15,12 +15,12 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from daemon.alerts import Alert, iso
-from daemon.clock import Clock
-from daemon.config.delivery import EmailReceiver
-from daemon.deliver.base import Outcome, headline, one_line, safe_link
-from daemon.deliver.text import render
-from daemon.items import content_hash
+from tocsin.alerts import Alert, iso
+from tocsin.clock import Clock
+from tocsin.config.delivery import EmailReceiver
+from tocsin.deliver.base import Outcome, headline, one_line, safe_link
+from tocsin.deliver.text import render
+from tocsin.items import content_hash
 
 
 def _domain(address: str) -> str:

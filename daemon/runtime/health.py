@@ -18,8 +18,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from daemon import metrics
-from daemon.errors import ConfigError
+from tocsin.errors import ConfigError
+from tocsin.runtime import metrics
 
 log = logging.getLogger(__name__)
 

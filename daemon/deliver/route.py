@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from daemon import metrics
-from daemon.alerts import Alert
-from daemon.clock import Clock
-from daemon.config.delivery import DeliveryConfig, GroupingConfig, Route
-from daemon.group import Grouper
-from daemon.store import Database
-from daemon.store.outbox import OutboxStore, outbox_changed
+from tocsin.alerts import Alert
+from tocsin.clock import Clock
+from tocsin.config.delivery import DeliveryConfig, GroupingConfig, Route
+from tocsin.deliver.group import Grouper
+from tocsin.runtime import metrics
+from tocsin.store import Database
+from tocsin.store.outbox import OutboxStore, outbox_changed
 
 log = logging.getLogger("tocsin.route")
 

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 import httpx
 
-from daemon.alerts import Alert
-from daemon.backoff import parse_retry_after
-from daemon.config.delivery import WebhookReceiver
-from daemon.deliver.base import Outcome, one_line
-from daemon.deliver.formats import discord_body, slack_body
-from daemon.errors import ConfigError
-from daemon.items import content_hash
+from tocsin.alerts import Alert
+from tocsin.backoff import parse_retry_after
+from tocsin.config.delivery import WebhookReceiver
+from tocsin.deliver.base import Outcome, one_line
+from tocsin.deliver.formats import discord_body, slack_body
+from tocsin.errors import ConfigError
+from tocsin.items import content_hash
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of the format, not a secret)
 _RETRYABLE = frozenset({408, 425, 429})

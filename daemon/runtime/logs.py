@@ -19,9 +19,9 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, SecretStr
 
-from daemon.config import Settings
-from daemon.config.types import SecretRef
-from daemon.errors import ConfigError
+from tocsin.config import Settings
+from tocsin.config.types import SecretRef
+from tocsin.errors import ConfigError
 
 LogFormat = Literal["text", "json"]
 

@@ -1,0 +1,1 @@
+"""HTTP: conditional feed polls (client) over the lean HTTP/1.1 transport that webhooks use too."""
