@@ -77,8 +77,11 @@ def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(tmp_path
     assert [a.kind for a in feed(stage, db, "Drone shot down above Saraqeb, Idlib", shootdown())] == [
         "match", "escalation"]
     clock.advance(timedelta(days=8))
-    with db.transaction():
-        assert stage.due() == []  # the level falls back quietly (alert_on_fall is off)
+    for _ in range(2):  # the fall starts, then lands fall_after later, quietly (alert_on_fall is off)
+        with db.transaction():
+            assert stage.due() == []
+        clock.advance(timedelta(hours=48))
+    assert stage.situations.level("place:Idlib") is None
     feed(stage, db, "Jet downed over Idlib countryside", shootdown())
     clock.advance(timedelta(hours=6))
     again = feed(stage, db, "Helicopter crew killed as rebels hit aircraft over Idlib", shootdown())
@@ -92,6 +95,9 @@ def test_falls_are_alerted_when_configured(tmp_path: Path) -> None:
     feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
     feed(stage, db, "Drone shot down above Saraqeb, Idlib", shootdown())
     clock.advance(timedelta(days=8))
+    with db.transaction():
+        assert stage.due() == [], "a fall waits for fall_after"
+    clock.advance(timedelta(hours=48))
     with db.transaction():
         fallen = stage.due()
     assert [(a.kind, a.extra["previous_level"], a.extra["level"]) for a in fallen] == [
@@ -112,9 +118,10 @@ def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
     assert [a.extra["level"] for a in escalations] == ["elevated"]
     assert escalations[0].rule == "place-ladder"
     assert stage.situations.level("place:Aleppo") == "elevated"
-    clock.advance(timedelta(days=9))
-    with db.transaction():
-        stage.due()
+    for _ in range(2):
+        clock.advance(timedelta(days=9))
+        with db.transaction():
+            stage.due()
     assert stage.situations.level("place:Aleppo") is None
 
 

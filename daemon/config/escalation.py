@@ -36,6 +36,12 @@ class EscalationConfig(StrictModel):
     """Rises to lower levels are recorded but not alerted."""
     alert_on_fall: bool = False
     """Also alert when a situation's level falls back."""
+    fall_margin: float = Field(default=0.3, ge=0, lt=1)
+    """A ladder's level falls only once its score is this fraction below the level's threshold (0.3: a level
+    reached at 12 holds down to 8.4), so a score hovering at a threshold does not flap."""
+    fall_after: Duration = timedelta(hours=48)
+    """A level falls only after the rules have given the lower level for this long without a break: a lull of a
+    day in the reports of a war is not its end."""
     deadline_reminders: tuple[Duration, ...] = (timedelta(hours=24), timedelta(0))
     """Remind this long before each tracked deadline; 0s is the reminder at expiry."""
 

@@ -13,7 +13,7 @@ import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tocsin.alerts import Alert, AlertItem
 from tocsin.config.escalation import EscalationConfig
@@ -33,6 +33,8 @@ from tocsin.matching.model import Match
 from tocsin.store import Database
 from tocsin.units import format_duration
 
+HISTORY = timedelta(days=30)
+"""How long level changes are kept for `tocsin situations show`."""
 EXPLAINED_SIGNALS = 10
 """Signals listed per rule in an alert: enough to see the pattern, not a dump of the window."""
 
@@ -59,6 +61,14 @@ class Finding:
     reason: str
     signals: tuple[Signal, ...] | None = None
     """The signals behind it, when assessing found them anyway; otherwise looked up only for an alert."""
+    score: float | None = None
+    """A ladder's decayed score."""
+    held: int | None = None
+    """The level the situation keeps under this rule once reached (a ladder's, with the fall margin)."""
+
+    @property
+    def hold(self) -> int:
+        return self.rank if self.held is None else self.held
 
 
 def concerns(rule: EscalationRule, tags: set[str], match_rule: str) -> bool:
@@ -133,6 +143,9 @@ class Situations:
         """Forget signals no rule can count any more (ladders keep their own decayed score)."""
         horizon = int((now - self.rules.longest_window).timestamp())
         self.db.connection.execute("DELETE FROM situation_signals WHERE at < ?", (horizon,))
+        self.db.connection.execute(
+            "DELETE FROM situation_changes WHERE at < ?", (int((now - HISTORY).timestamp()),)
+        )
 
     def level(self, situation: str) -> str | None:
         row = self.db.connection.execute(
@@ -164,34 +177,72 @@ class Situations:
 
     def _reassess(self, situation: str, rules: Sequence[EscalationRule], now: datetime, *,
                   rising_only: bool) -> Alert | None:
+        """Move the situation's steady level: up at once to what its rules give it now; down only to what they
+        give it with the fall margin, once that has lasted `fall_after`. A level is announced when reached,
+        unless it was announced before and the level has not since fallen two levels below that."""
         findings = [self._assess(rule, situation, now) for rule in rules]
         rank = max((finding.rank for finding in findings), default=0)
+        hold = max((finding.hold for finding in findings), default=0)
         row = self.db.connection.execute(
-            "SELECT level FROM situations WHERE situation = ?", (situation,)
+            "SELECT level, announced, falling_since FROM situations WHERE situation = ?", (situation,)
         ).fetchone()
-        previous = row[0] if row else 0
-        if rank == previous or (rising_only and rank < previous):
-            return None
+        previous, announced, falling_since = (row[0], row[1], row[2]) if row else (0, 0, None)
+        stamp = int(now.timestamp())
+        if rank <= previous:
+            if hold >= previous:
+                if falling_since is not None:
+                    self._set(situation, falling_since=None)
+                return None
+            if rising_only:
+                return None
+            if falling_since is None:
+                self._set(situation, falling_since=stamp)
+                return None
+            if now - datetime.fromtimestamp(falling_since, UTC) < self.config.fall_after:
+                return None
+            rank = hold
+        if rank < previous and announced - rank >= 2:
+            announced = rank
+        alert: Alert | None = None
+        if rank > previous:
+            if rank > announced and rank >= level_rank(self.config.min_alert_level):
+                alert = self._alert(situation, previous, rank, [f for f in findings if f.rank], now)
+                announced = rank
+        elif self.config.alert_on_fall and previous >= level_rank(self.config.min_alert_level):
+            alert = self._alert(situation, previous, rank, [f for f in findings if f.hold], now)
+        if alert is not None and not self.throttle.allow(
+            f"situation:{situation}", alert.extra["level"], now, self.config.repeat_interval
+        ):
+            alert = None
         self.db.connection.execute(
-            "INSERT INTO situations (situation, level, changed_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (situation) DO UPDATE SET level = excluded.level, changed_at = excluded.changed_at",
-            (situation, rank, int(now.timestamp())),
+            "INSERT INTO situations (situation, level, changed_at, announced, falling_since, opened_at) "
+            "VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (situation) DO UPDATE SET level = excluded.level, "
+            "changed_at = excluded.changed_at, announced = excluded.announced, falling_since = NULL, "
+            "opened_at = CASE WHEN excluded.level = 0 THEN NULL ELSE coalesce(situations.opened_at, ?) END",
+            (situation, rank, stamp, announced, stamp, stamp),
         )
-        if rank > previous and rank < level_rank(self.config.min_alert_level):
-            return None
-        if rank < previous and not self.config.alert_on_fall:
-            return None
-        level = level_name(rank) or "none"
-        if not self.throttle.allow(f"situation:{situation}", level, now, self.config.repeat_interval):
-            return None
-        return self._alert(situation, previous, rank, [f for f in findings if f.rank], now)
+        top = max(findings, key=lambda finding: (finding.rank, finding.hold), default=None)
+        self.db.connection.execute(
+            "INSERT OR REPLACE INTO situation_changes (situation, at, level, previous, alert_id, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (situation, stamp, rank, previous, alert.id if alert else None,
+             f"{top.rule.id}: {top.reason}" if top else ""),
+        )
+        return alert
+
+    def _set(self, situation: str, *, falling_since: int | None) -> None:
+        self.db.connection.execute(
+            "UPDATE situations SET falling_since = ? WHERE situation = ?", (falling_since, situation)
+        )
 
     def _assess(self, rule: EscalationRule, situation: str, now: datetime) -> Finding:
         condition = rule.condition
         if isinstance(condition, Ladder):
             score = self._decayed_score(rule, situation, now)
             reason = f"score {score:.1f} (half-life {format_duration(condition.half_life)})"
-            return Finding(rule, condition.level(score), reason)
+            # The margin lowers every threshold for holding a level, not for reaching it.
+            held = condition.level(score / (1 - self.config.fall_margin))
+            return Finding(rule, condition.level(score), reason, score=score, held=held)
         since = now - rule.window
         if isinstance(condition, Count):
             where, params = _filter(situation, since, (condition.tag,) if condition.tag else None, condition.rule)

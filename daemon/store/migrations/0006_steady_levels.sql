@@ -1,0 +1,18 @@
+-- Steady levels (daemon/escalate/situations.py): a situation remembers the highest level it announced (so a
+-- score that dips and recovers does not announce it again) and since when its rules have given it a lower level
+-- (a fall waits for `escalation.fall_after`). Every level change is kept for `tocsin situations show`.
+ALTER TABLE situations ADD COLUMN announced INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE situations ADD COLUMN falling_since INTEGER;
+ALTER TABLE situations ADD COLUMN opened_at INTEGER;
+
+CREATE TABLE situation_changes (
+    situation TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    previous INTEGER NOT NULL,
+    alert_id TEXT,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (situation, at, level)
+) WITHOUT ROWID;
+
+CREATE INDEX situation_changes_by_age ON situation_changes (at);
