@@ -49,9 +49,8 @@ def test_usage_errors_exit_ex_usage(capsys: pytest.CaptureFixture[str]) -> None:
         assert "error:" in capsys.readouterr().err
 
 
-def test_check_reports_unreadable_secrets_without_revealing_readable_ones(tmp_path: Path, repo_root: Path) -> None:
-    readable = tmp_path / "token"
-    readable.write_text("s3cret-value\n")
+def signed_hook_config(tmp_path: Path, repo_root: Path, secret: Path, token: Path) -> Path:
+    """A config with one webhook receiver whose signing secret and Authorization header come from files."""
     config = tmp_path / "tocsin.toml"
     config.write_text(f"""
 state_dir = "{tmp_path / 'state'}"
@@ -61,18 +60,42 @@ paths = ["{repo_root / 'rules'}"]
 name = "ops"
 kind = "webhook"
 url = "https://hooks.example.org/tocsin"
-secret = {{ file = "{tmp_path / 'missing-secret'}" }}
-headers = {{ Authorization = {{ file = "{readable}" }} }}
+secret = {{ file = "{secret}" }}
+headers = {{ Authorization = {{ file = "{token}" }} }}
 [delivery.default]
 receivers = ["ops"]
 """)
+    return config
+
+
+def test_check_reports_unreadable_secrets_without_revealing_readable_ones(tmp_path: Path, repo_root: Path) -> None:
+    readable = tmp_path / "token"
+    readable.write_text("s3cret-value\n")
+    config = signed_hook_config(tmp_path, repo_root, tmp_path / "missing-secret", readable)
     done = check(config, tmp_path)
     assert done.returncode == 1
     assert "delivery.receivers[0]" in done.stderr and "missing-secret" in done.stderr
     assert "cannot read it" in done.stderr
     assert "Authorization" not in done.stderr and "s3cret-value" not in done.stdout + done.stderr
 
-    readable_only = config.read_text().replace(str(tmp_path / "missing-secret"), str(readable))
-    config.write_text(readable_only)
+    (tmp_path / "signing-key").write_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
+    config.write_text(config.read_text().replace(str(tmp_path / "missing-secret"), str(tmp_path / "signing-key")))
     done = check(config, tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("secret", "header", "expected"), [
+    ("s3cret-value", "Bearer fine", "a webhook secret starts with whsec_"),
+    ("whsec_***not-base64***", "Bearer fine", "after whsec_ is not base64"),
+    ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "Bearer abc\r\nX-Injected: s3cret-value",
+     "header Authorization contains a line break"),
+])
+def test_check_refuses_what_the_first_delivery_would(tmp_path: Path, repo_root: Path, secret: str, header: str,
+                                                     expected: str) -> None:
+    (tmp_path / "secret").write_text(secret)
+    (tmp_path / "token").write_text(header)
+    config = signed_hook_config(tmp_path, repo_root, tmp_path / "secret", tmp_path / "token")
+    done = check(config, tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert expected in done.stderr and "receiver ops" in done.stderr
+    assert "s3cret-value" not in done.stdout + done.stderr

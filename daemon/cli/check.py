@@ -6,7 +6,9 @@ import argparse
 from typing import Any
 
 from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from tocsin.clock import SystemClock
 from tocsin.config import unreadable_secrets
+from tocsin.deliver.registry import receiver_problems
 from tocsin.errors import ConfigError
 
 
@@ -21,7 +23,7 @@ def handle(args: argparse.Namespace) -> int:
         settings, rules = load_settings_and_rules(args)
     except ConfigError as exc:
         return _failed(exc.problems)
-    problems = unreadable_secrets(settings)
+    problems = unreadable_secrets(settings) or receiver_problems(settings.delivery.receivers, SystemClock())
     if problems:
         return _failed([f"{settings.source}: {problem}" for problem in problems])
     enabled = sum(1 for feed in settings.feeds if feed.enabled)

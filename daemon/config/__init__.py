@@ -20,7 +20,7 @@ from tocsin.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config", "unreadable_secrets"]
+__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config", "secret_refs", "unreadable_secrets"]
 
 
 def config_path(explicit: str | Path | None) -> Path:
@@ -111,7 +111,7 @@ def unreadable_secrets(settings: Settings) -> list[str]:
     a missing file shows before the first delivery needs it. Messages say where a secret lives, never its value.
     """
     problems: list[str] = []
-    for location, secret in _secrets(settings, ()):
+    for location, secret in secret_refs(settings, ()):
         if secret.credential is not None and "CREDENTIALS_DIRECTORY" not in os.environ:
             continue  # only systemd can show it; outside the unit there is nothing to check against
         try:
@@ -121,14 +121,15 @@ def unreadable_secrets(settings: Settings) -> list[str]:
     return problems
 
 
-def _secrets(value: Any, location: tuple[int | str, ...]) -> list[tuple[tuple[int | str, ...], SecretRef]]:
+def secret_refs(value: Any, location: tuple[int | str, ...] = ()) -> list[tuple[tuple[int | str, ...], SecretRef]]:
+    """(key path, reference) of every secret in a part of the configuration."""
     if isinstance(value, SecretRef):
         return [(location, value)]
     if isinstance(value, BaseModel):
         fields = type(value).model_fields
-        return [found for name in fields for found in _secrets(getattr(value, name), (*location, name))]
+        return [found for name in fields for found in secret_refs(getattr(value, name), (*location, name))]
     if isinstance(value, tuple | list):
-        return [found for index, item in enumerate(value) for found in _secrets(item, (*location, index))]
+        return [found for index, item in enumerate(value) for found in secret_refs(item, (*location, index))]
     if isinstance(value, dict):
-        return [found for key, item in value.items() for found in _secrets(item, (*location, str(key)))]
+        return [found for key, item in value.items() for found in secret_refs(item, (*location, str(key)))]
     return []

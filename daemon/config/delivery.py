@@ -175,7 +175,8 @@ class EmailReceiver(ReceiverBase):
         return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
 
 
-Receiver = Annotated[ConsoleReceiver | WebhookReceiver | EmailReceiver, Field(discriminator="kind")]
+AnyReceiver = ConsoleReceiver | WebhookReceiver | EmailReceiver
+Receiver = Annotated[AnyReceiver, Field(discriminator="kind")]
 
 
 class GroupingConfig(StrictModel):
@@ -271,5 +272,5 @@ class DeliveryConfig(StrictModel):
             raise ValueError("; ".join(problems))
         return self
 
-    def receiver(self, name: str) -> ConsoleReceiver | WebhookReceiver | EmailReceiver | None:
+    def receiver(self, name: str) -> AnyReceiver | None:
         return next((receiver for receiver in self.receivers if receiver.name == name), None)

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from tocsin.alerts import Alert
 
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+"""Characters a URL may carry as they are; anything else (spaces, quotes, <, >, |, non-ASCII) is percent-encoded,
+so a link cannot end the markup it sits in early."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -47,15 +50,24 @@ class Sender(Protocol):
 def one_line(text: str, limit: int = 300) -> str:
     """Feed text made safe for a single line (a subject, a terminal, a chat title): control characters,
     line breaks and bidi overrides become spaces, whitespace collapses, long text is cut with an ellipsis."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    return truncate(" ".join(_CONTROL.sub(" ", text).split()), limit)
 
 
 def plain_block(text: str, limit: int = 2000) -> str:
     """Multi-line feed text with control characters removed but line breaks kept."""
     lines = (one_line(line, limit) for line in text.splitlines())
-    block = "\n".join(line for line in lines if line)
-    return block if len(block) <= limit else block[: limit - 1].rstrip() + "…"
+    return truncate("\n".join(line for line in lines if line), limit)
+
+
+def truncate(text: str, limit: int) -> str:
+    """The text, or its start with an ellipsis so that it is at most `limit` UTF-16 code units long (the unit
+    JavaScript-based services count in; for most text the same as characters)."""
+    if utf16_length(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    while utf16_length(cut) > limit - 1:
+        cut = cut[:-1]
+    return cut.rstrip().rstrip("\\") + "…"
 
 
 def headline(alerts: Sequence[Alert]) -> str:
@@ -71,3 +83,15 @@ def safe_link(url: str) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or _CONTROL.search(url):
         return None
     return url.strip()
+
+
+def encoded_link(url: str) -> str | None:
+    """A safe link (see safe_link) percent-encoded so that it is a valid URL for chat services, which refuse or cut
+    links with spaces and read `|`, `<`, `>` as markup: `https://x.example/a b|c` -> `https://x.example/a%20b%7Cc`."""
+    link = safe_link(url)
+    return quote(link, safe=_URL_SAFE) if link else None
+
+
+def utf16_length(text: str) -> int:
+    """Length as JavaScript counts it (Discord, Slack and Teams limits are in UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2

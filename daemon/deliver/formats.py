@@ -1,5 +1,9 @@
 """Chat bodies for webhook receivers that do not speak tocsin's JSON: Slack (also Mattermost and Rocket.Chat
-incoming webhooks) and Discord. Feed text is untrusted: markup and mentions in it must stay inert."""
+incoming webhooks) and Discord. Feed text is untrusted: markup and mentions in it must stay inert.
+
+Each service refuses a message over its documented limits with a 400 (Discord: 2,000 characters of content, 10
+embeds, 256 per embed title, 4,096 per description, 6,000 over all embeds; Slack: 50 blocks, 3,000 per section,
+40,000 of text), so a group is packed into as many messages as it needs, each within every limit."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tocsin.alerts import Alert, iso
-from tocsin.deliver.base import headline, one_line, safe_link
+from tocsin.deliver.base import encoded_link, headline, one_line, truncate, utf16_length
 from tocsin.severity import Severity
 
 _SEVERITY_COLOUR = {
@@ -16,57 +20,137 @@ _SEVERITY_COLOUR = {
     Severity.CRITICAL: 0xB71C1C,
 }
 _DISCORD_MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#@:-])")
-_MAX_ALERTS_SHOWN = 10
+MAX_ALERTS_SHOWN = 30
+"""A group lists at most this many alerts (over all its messages); the rest are counted."""
 _MAX_ITEMS_SHOWN = 3
 
+DISCORD_CONTENT = 2000
+DISCORD_EMBEDS = 10
+DISCORD_TITLE = 256
+DISCORD_DESCRIPTION = 4096
+DISCORD_EMBED_TOTAL = 6000
+"""Title, description, footer (and fields, author) of every embed of one message together."""
 
-def _slack_escape(text: str) -> str:
+SLACK_BLOCKS = 50
+SLACK_SECTION = 3000
+SLACK_TEXT = 16000
+"""Slack takes 40,000 characters of text, Mattermost 16,383 per post: the smaller, so one body suits both."""
+
+
+def slack_escape(text: str) -> str:
     # Slack needs &, <, > escaped; "@channel" is defused for Mattermost, which expands it in plain text.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "@\u200b")
+
+
+def slack_link(url: str, text: str) -> str:
+    """`<url|text>` with the URL percent-encoded and &, <, > escaped as Slack's formatting rules say (a `|`, `>` or
+    space in a feed link can then neither end the link nor add a mention); text alone when the link is unsafe."""
+    link = encoded_link(url)
+    if link is None:
+        return text
+    return f"<{link.replace('&', '&amp;')}|{text}>"
 
 
 def _discord_escape(text: str) -> str:
     return _DISCORD_MARKDOWN.sub(r"\\\1", text)
 
 
-def slack_body(alerts: Sequence[Alert]) -> dict[str, Any]:
-    lines = [f"*{_slack_escape(headline(alerts))}*"]
-    for alert in alerts[:_MAX_ALERTS_SHOWN]:
-        if len(alerts) > 1:
-            lines.append(f"*{alert.severity.value.upper()}* {_slack_escape(one_line(alert.title, 200))}")
-        if alert.summary:
-            lines.append(_slack_escape(one_line(alert.summary, 500)))
-        for item in alert.items[:_MAX_ITEMS_SHOWN]:
-            title = _slack_escape(one_line(item.title, 150))
-            link = safe_link(item.link)
-            shown = f"<{link.replace('|', '%7C').replace('>', '%3E')}|{title}>" if link else title
-            lines.append(f"• {shown} ({_slack_escape(one_line(item.feed, 60))})")
-    if len(alerts) > _MAX_ALERTS_SHOWN:
-        lines.append(f"… and {len(alerts) - _MAX_ALERTS_SHOWN} more")
-    return {"text": "\n".join(lines)}
+def _shown(alerts: Sequence[Alert]) -> tuple[Sequence[Alert], int]:
+    return alerts[:MAX_ALERTS_SHOWN], max(0, len(alerts) - MAX_ALERTS_SHOWN)
 
 
-def discord_body(alerts: Sequence[Alert]) -> dict[str, Any]:
-    embeds = []
-    for alert in alerts[:_MAX_ALERTS_SHOWN]:
-        description = [_discord_escape(one_line(alert.summary, 1000))] if alert.summary else []
-        for item in alert.items[:_MAX_ITEMS_SHOWN]:
-            title = _discord_escape(one_line(item.title, 150))
-            link = safe_link(item.link)
-            shown = f"[{title}](<{link.replace(')', '%29').replace('>', '%3E')}>)" if link else title
-            description.append(f"• {shown} ({_discord_escape(one_line(item.feed, 60))})")
-        embed: dict[str, Any] = {
-            "title": one_line(f"{alert.severity.value.upper()}: {alert.title}", 256),
-            "description": "\n".join(description)[:4000],
-            "color": _SEVERITY_COLOUR[alert.severity],
-            "timestamp": iso(alert.created),
-            "footer": {"text": f"tocsin {alert.kind} {alert.id}"},
-        }
-        link = next((safe_link(item.link) for item in alert.items if safe_link(item.link)), None)
-        if link:
-            embed["url"] = link
-        embeds.append(embed)
-    more = len(alerts) - _MAX_ALERTS_SHOWN
-    content = _discord_escape(headline(alerts)) + (f" (showing {_MAX_ALERTS_SHOWN}, {more} more)" if more > 0 else "")
-    # Feed text may contain "@everyone"; no mention in a tocsin message ever pings anyone.
-    return {"content": content[:2000], "embeds": embeds, "allowed_mentions": {"parse": []}}
+def _fit_lines(lines: Sequence[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` (a line with a link is never cut in half, which would break its
+    markup); the first line is cut when even it alone is too long."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        needed = utf16_length(line) + (1 if kept else 0)
+        if size + needed > limit:
+            if not kept:
+                kept.append(truncate(line, limit))
+            break
+        kept.append(line)
+        size += needed
+    return "\n".join(kept)
+
+
+def _slack_section(alert: Alert, grouped: bool) -> str:
+    lines = [f"*{alert.severity.value.upper()}* {slack_escape(one_line(alert.title, 200))}"] if grouped else []
+    if alert.summary:
+        lines.append(slack_escape(one_line(alert.summary, 500)))
+    for item in alert.items[:_MAX_ITEMS_SHOWN]:
+        shown = slack_link(item.link, slack_escape(one_line(item.title, 150)))
+        lines.append(f"• {shown} ({slack_escape(one_line(item.feed, 60))})")
+    return _fit_lines(lines, SLACK_SECTION)
+
+
+def slack_messages(alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+    """One or more Slack bodies for a group: `blocks` (one mrkdwn section per alert) and the same as `text`, which
+    Mattermost and Rocket.Chat show and Slack uses for notifications."""
+    shown, more = _shown(alerts)
+    sections = [f"*{slack_escape(headline(alerts))}*"]
+    sections += [section for alert in shown if (section := _slack_section(alert, len(alerts) > 1))]
+    if more:
+        sections.append(f"… and {more} more")
+    messages: list[list[str]] = [[]]
+    size = 0
+    for section in sections:
+        needed = utf16_length(section) + 1
+        if messages[-1] and (len(messages[-1]) == SLACK_BLOCKS or size + needed > SLACK_TEXT):
+            messages.append([])
+            size = 0
+        messages[-1].append(section)
+        size += needed
+    return [
+        {"text": "\n".join(message),
+         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": section}} for section in message]}
+        for message in messages
+    ]
+
+
+def _discord_embed(alert: Alert) -> dict[str, Any]:
+    description = [_discord_escape(one_line(alert.summary, 1000))] if alert.summary else []
+    for item in alert.items[:_MAX_ITEMS_SHOWN]:
+        title = _discord_escape(one_line(item.title, 150))
+        link = encoded_link(item.link)
+        # Inside <...> the link is not embedded as a preview; encoded_link leaves no ")" or ">" to end it early.
+        shown = f"[{title}](<{link.replace(')', '%29')}>)" if link else title
+        description.append(f"• {shown} ({_discord_escape(one_line(item.feed, 60))})")
+    embed: dict[str, Any] = {
+        "title": one_line(f"{alert.severity.value.upper()}: {alert.title}", DISCORD_TITLE),
+        "description": _fit_lines(description, DISCORD_DESCRIPTION),
+        "color": _SEVERITY_COLOUR[alert.severity],
+        "timestamp": iso(alert.created),
+        "footer": {"text": f"tocsin {alert.kind} {alert.id}"},
+    }
+    link = next((link for item in alert.items if (link := encoded_link(item.link))), None)
+    if link:
+        embed["url"] = link
+    return embed
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    return utf16_length(embed["title"]) + utf16_length(embed["description"]) + utf16_length(embed["footer"]["text"])
+
+
+def discord_messages(alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+    """One or more Discord bodies for a group: an embed per alert, at most 10 and 6,000 characters per message."""
+    shown, more = _shown(alerts)
+    packed: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for embed in map(_discord_embed, shown):
+        needed = _embed_size(embed)
+        if packed[-1] and (len(packed[-1]) == DISCORD_EMBEDS or size + needed > DISCORD_EMBED_TOTAL):
+            packed.append([])
+            size = 0
+        packed[-1].append(embed)
+        size += needed
+    content = _discord_escape(headline(alerts)) + (f" (showing {len(shown)}, {more} more)" if more else "")
+    bodies = []
+    for index, embeds in enumerate(packed):
+        part = f" ({index + 1}/{len(packed)})" if len(packed) > 1 else ""
+        # Feed text may contain "@everyone"; no mention in a tocsin message ever pings anyone.
+        bodies.append({"content": truncate(content, DISCORD_CONTENT - len(part)) + part, "embeds": embeds,
+                       "allowed_mentions": {"parse": []}})
+    return bodies

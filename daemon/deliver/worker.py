@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-import ssl
 import time
 from collections import Counter
 from datetime import datetime
@@ -25,7 +24,7 @@ from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig
 from tocsin.deliver.base import Outcome, Sender
 from tocsin.deliver.group import Grouper
-from tocsin.deliver.registry import build_sender
+from tocsin.deliver.registry import build_sender, tls_context
 from tocsin.errors import ConfigError
 from tocsin.fetch.transport import LeanTransport
 from tocsin.runtime import metrics
@@ -247,10 +246,7 @@ class DeliveryWorker:
 
     def _http_client(self, ca_file: Path | None) -> httpx.AsyncClient:
         if ca_file not in self._http:
-            try:
-                verify = ssl.create_default_context(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError([f"ca_file {ca_file}: cannot use it ({exc})"]) from exc
+            verify = tls_context(ca_file)
             # The lean transport, as for feeds: half the CPU per POST of httpx's own. Proxies from the
             # environment (HTTPS_PROXY, ...) still get httpx's transport for the URLs they cover.
             self._http[ca_file] = httpx.AsyncClient(

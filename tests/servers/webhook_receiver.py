@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,8 +51,11 @@ def free_port() -> int:
 
 class WebhookReceiver:
     def __init__(self, secret: str | None = None, port: int | None = None, record: bool = True,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+                 tls_context: ssl.SSLContext | None = None,
+                 judge: Callable[[bytes], tuple[int, bytes] | None] | None = None) -> None:
         self.secret = secret
+        self.judge = judge
+        """Checks a body as the real service would: (status, answer) to refuse it, None to go on."""
         self.tls_context = tls_context
         self.port = port or free_port()
         self.record = record
@@ -92,7 +96,9 @@ class WebhookReceiver:
                 body = self.rfile.read(length)
                 if len(body) < length:
                     return  # the sender went away mid-request (killed): nothing was delivered
-                answer = receiver._next_answer()
+                refusal = receiver.judge(body) if receiver.judge else None
+                answer = Answer(refusal[0], {"content-type": "application/json"}, refusal[1]) if refusal \
+                    else receiver._next_answer()
                 receiver._record(dict(self.headers.items()), body, answer.status)
                 self._answer(answer)
 

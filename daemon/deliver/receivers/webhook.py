@@ -17,13 +17,15 @@ from tocsin.alerts import Alert
 from tocsin.backoff import parse_retry_after
 from tocsin.config.delivery import WebhookReceiver
 from tocsin.deliver.base import Outcome, one_line
-from tocsin.deliver.formats import discord_body, slack_body
+from tocsin.deliver.formats import discord_messages, slack_messages
 from tocsin.errors import ConfigError
 from tocsin.items import content_hash
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of the format, not a secret)
 _RETRYABLE = frozenset({408, 425, 429})
 _RETRY_AFTER_HONOURED = frozenset({429, 503})
+_BODY_REFUSED = frozenset({400, 413})
+"""What Slack and Discord answer to a body over their limits (Discord: 400 "Invalid Form Body")."""
 
 
 def decode_secret(secret: str, where: str) -> bytes:
@@ -69,21 +71,32 @@ class WebhookSender:
 
     def messages(self, alerts: Sequence[Alert]) -> list[tuple[str, bytes]]:
         """(message id, body) pairs: one per alert in tocsin's format (the id is the alert's, stable across
-        retries), one per group for chat formats."""
+        retries), as many per group as the chat service's limits need for chat formats."""
         if self._config.format == "tocsin":
             return [(alert.id, alert.to_json_bytes()) for alert in alerts]
-        body = slack_body(alerts) if self._config.format == "slack" else discord_body(alerts)
-        message_id = "msg_" + content_hash(*(alert.id for alert in alerts))[:24]
-        return [(message_id, json.dumps(body, ensure_ascii=False).encode())]
+        bodies = slack_messages(alerts) if self._config.format == "slack" else discord_messages(alerts)
+        group_id = content_hash(*(alert.id for alert in alerts))[:24]
+        return [(f"msg_{group_id}" + (f"_{index}" if index else ""), json.dumps(body, ensure_ascii=False).encode())
+                for index, body in enumerate(bodies)]
 
     async def send(self, alerts: Sequence[Alert]) -> Outcome:
         for message_id, body in self.messages(alerts):
-            outcome = await self._post(message_id, body)
+            outcome, status = await self._post(message_id, body)
+            if status in _BODY_REFUSED and self._config.format != "tocsin" and len(alerts) > 1:
+                # A chat body is ours: refused as too large or malformed, it is our bug, not the alerts' fault.
+                # Halves make smaller messages; only a single alert that is still refused is a dead letter.
+                # Messages of this group already accepted may be sent again (delivery is at least once anyway).
+                half = len(alerts) // 2
+                for part in (alerts[:half], alerts[half:]):
+                    outcome = await self.send(part)
+                    if outcome.status != "delivered":
+                        return outcome
+                return Outcome.delivered()
             if outcome.status != "delivered":
                 return outcome
         return Outcome.delivered()
 
-    async def _post(self, message_id: str, body: bytes) -> Outcome:
+    async def _post(self, message_id: str, body: bytes) -> tuple[Outcome, int | None]:
         timestamp = int(time.time())
         headers = {**self._headers, "webhook-id": message_id, "webhook-timestamp": str(timestamp)}
         if self._key is not None:
@@ -91,10 +104,10 @@ class WebhookSender:
         try:
             response = await self._client.post(self._url, content=body, headers=headers, timeout=self._timeout)
         except httpx.TimeoutException:
-            return Outcome.retry(f"no answer within {self._config.timeout.total_seconds():g}s")
+            return Outcome.retry(f"no answer within {self._config.timeout.total_seconds():g}s"), None
         except httpx.HTTPError as exc:
-            return Outcome.retry(self._redact(f"{type(exc).__name__}: {exc}"))
-        return classify(response)
+            return Outcome.retry(self._redact(f"{type(exc).__name__}: {exc}")), None
+        return classify(response), response.status_code
 
     def _redact(self, text: str) -> str:
         # Chat webhook URLs carry their token in the path: never let one reach a log line or the outbox.
