@@ -24,6 +24,7 @@ from tocsin.items import Item, content_hash
 from tocsin.matching.model import Evidence, Match
 from tocsin.matching.rules import RuleSet, load_rules
 from tocsin.parse import FeedSource, parse_feed
+from tocsin.shipped import default_rules
 
 MAX_BODY_BYTES = 15 * 1024 * 1024
 FETCH_TIMEOUT_S = 20.0
@@ -37,7 +38,7 @@ def register(commands: Any) -> None:
                     "the summary).",
     )
     parser.add_argument("--rules", metavar="PATH", action="append", type=Path,
-                        help="rule file or directory (repeatable; default: ./rules)")
+                        help="rule file or directory (repeatable; default: the rules shipped with tocsin)")
     parser.add_argument("--json", action="store_true", help="one JSON object per matching item (docs/match-output.md)")
     parser.add_argument("--now", metavar="ISO8601", type=_timestamp,
                         help="reference time for items without a publication date (default: now)")
@@ -163,7 +164,7 @@ def print_report(item: Item, matches: Sequence[Match], out: TextIO, tty: bool) -
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        rules: RuleSet = load_rules(args.rules or [Path("rules")])
+        rules: RuleSet = load_rules(args.rules or [default_rules()])
     except RuleError as exc:
         print_problems(exc.problems)
         return EX_CONFIG

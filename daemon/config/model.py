@@ -14,11 +14,13 @@ from tocsin.config.delivery import DeliveryConfig
 from tocsin.config.escalation import EscalationConfig
 from tocsin.config.feeds import FeedConfig, HttpConfig, PollingConfig
 from tocsin.config.types import Duration, StrictModel
+from tocsin.shipped import default_rules
 
 
 class RulesConfig(StrictModel):
-    paths: tuple[Path, ...] = (Path("rules"),)
-    """Rule files or directories of *.toml files; relative paths are relative to the config file."""
+    paths: tuple[Path, ...] = ()
+    """Rule files or directories of *.toml files; relative paths are relative to the config file. None: the
+    default rules shipped with tocsin."""
     watch: bool = False
     """Reload when a rule file changes (as on SIGHUP)."""
 
@@ -93,6 +95,8 @@ class Settings(BaseSettings):
 
     @property
     def rule_paths(self) -> tuple[Path, ...]:
+        if not self.rules.paths:
+            return (default_rules(),)
         base = self.source.parent if self.source else Path.cwd()
         return tuple(path if path.is_absolute() else base / path for path in self.rules.paths)
 

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from feedparser.datetimes import _parse_date as feedparser_date
+from tocsin.parse.feedparser_private import feedparser_date
 
 # "Tue, 10 Jun 2025 06:00:00 +0200", the optional parts optional but the zone required (feedparser reads a time
 # without one as no date). The standard library's reader is lenient beyond this shape (it reads "January 29, 2021

@@ -24,9 +24,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from html.entities import entitydefs
 
-from feedparser.sanitizer import _HTMLSanitizer
-
 from tocsin.parse.dates import parse_date
+from tocsin.parse.feedparser_private import HARMLESS_HTML_ELEMENTS
 from tocsin.parse.raw import NO_TEXT, RawEntry, RawFeed, Text
 from tocsin.parse.text import BREAKING_ELEMENTS, HIDDEN_ELEMENTS
 
@@ -310,7 +309,7 @@ def _looks_like_html(value: str) -> bool:
     """feedparser's test: a close tag or an entity, only tags from its list of harmless HTML, known entities."""
     if not (_CLOSE_TAG.search(value) or _ENTITY.search(value)):
         return False
-    if any(tag.lower() not in _HTMLSanitizer.acceptable_elements for tag in _ANY_TAG.findall(value)):
+    if any(tag.lower() not in HARMLESS_HTML_ELEMENTS for tag in _ANY_TAG.findall(value)):
         return False
     return all(entity in entitydefs for entity in _NAMED_ENTITY.findall(value))
 
