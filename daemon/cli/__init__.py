@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tocsin import __version__
-from tocsin.cli import alerts, check, eval, feeds, init, match, replay, run, send_test, silence
+from tocsin.cli import alerts, check, eval, feeds, init, match, replay, run, send_test, silence, situations
 from tocsin.cli.common import EX_USAGE
 
-COMMANDS = (run, check, init, feeds, match, eval, replay, alerts, silence, send_test)
+COMMANDS = (run, check, init, feeds, match, eval, replay, situations, alerts, silence, send_test)
 
 
 class _Parser(argparse.ArgumentParser):

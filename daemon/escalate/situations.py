@@ -147,6 +147,10 @@ class Situations:
             "DELETE FROM situation_changes WHERE at < ?", (int((now - HISTORY).timestamp()),)
         )
 
+    def assess(self, situation: str, now: datetime) -> list[Finding]:
+        """What each of the situation's rules says of it now."""
+        return [self._assess(rule, situation, now) for rule in self.rules.grouped_by(situation.partition(":")[0])]
+
     def level(self, situation: str) -> str | None:
         row = self.db.connection.execute(
             "SELECT level FROM situations WHERE situation = ?", (situation,)
@@ -268,7 +272,7 @@ class Situations:
         joiner = " then " if condition.ordered else " and "
         return Finding(rule, rule.level, f"{joiner.join(condition.tags)} within {_window(rule)}", tuple(chosen))
 
-    def _explain(self, finding: Finding, situation: str, now: datetime) -> tuple[Signal, ...]:
+    def explain(self, finding: Finding, situation: str, now: datetime) -> tuple[Signal, ...]:
         if finding.signals is not None:
             return finding.signals
         condition = finding.rule.condition
@@ -286,14 +290,14 @@ class Situations:
             f"SELECT * FROM situation_signals WHERE {where} ORDER BY at DESC, story_id, tag LIMIT ?",
             (*params, EXPLAINED_SIGNALS),
         ).fetchall()
-        return tuple(_signal(row) for row in reversed(rows))
+        return tuple(signal_from_row(row) for row in reversed(rows))
 
     def _first_signal(self, situation: str, since: datetime, tag: str) -> Signal | None:
         where, params = _filter(situation, since, (tag,), None)
         row = self.db.connection.execute(
             f"SELECT * FROM situation_signals WHERE {where} ORDER BY at, story_id LIMIT 1", params
         ).fetchone()
-        return _signal(row) if row else None
+        return signal_from_row(row) if row else None
 
     def _alert(self, situation: str, previous: int, rank: int, findings: list[Finding], now: datetime) -> Alert:
         level = level_name(rank) or "none"
@@ -304,7 +308,7 @@ class Situations:
         lines = [f"{subject}: level {verb} from {before} to {level}."]
         items: dict[str, AlertItem] = {}
         tags: dict[str, None] = {}
-        explained = [(finding, self._explain(finding, situation, now)) for finding in findings]
+        explained = [(finding, self.explain(finding, situation, now)) for finding in findings]
         for finding, signals in explained:
             lines.append(f"{finding.rule.title} ({finding.rule.id}): {finding.reason}.")
             for signal in signals:
@@ -337,7 +341,7 @@ class Situations:
         )
 
 
-def _signal(row: sqlite3.Row) -> Signal:
+def signal_from_row(row: sqlite3.Row) -> Signal:
     return Signal(row["tag"], row["story_id"], row["rule"], datetime.fromtimestamp(row["at"], UTC),
                   AlertItem(row["item_title"], row["item_link"], row["item_feed"], None))
 
