@@ -14,6 +14,7 @@ from tocsin.config import DEFAULT_CONFIG_PATH, Settings, load_config
 from tocsin.config.model import RulesConfig
 from tocsin.errors import ConfigError, ParseError, RuleError
 from tocsin.pipeline.replay import read_silences, read_snapshot, replay, snapshot_files
+from tocsin.pipeline.report import ReplayRecord, write_report
 from tocsin.rulebook import load_rulebook
 
 
@@ -29,6 +30,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--until", metavar="ISO8601",
                         help="keep the clock running to this time after the last snapshot, for later reminders")
     parser.add_argument("--json", action="store_true", help="one JSON alert per line (the webhook body)")
+    parser.add_argument("--report", type=Path, metavar="FILE.html",
+                        help="also write one self-contained HTML page: each situation's score and level, its alerts")
     parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
                         help="feed files, or directories of them (processed in file-name order)")
     parser.set_defaults(handler=handle)
@@ -69,8 +72,11 @@ def handle(args: argparse.Namespace) -> int:
     except ParseError as exc:
         print_problems([str(exc)])
         return EX_FAILURE
+    record = ReplayRecord.for_rules(rules.escalation) if args.report else None
     try:
-        for alert in replay(snapshots, settings, rules, silences, until):
+        for alert in replay(snapshots, settings, rules, silences, until, record.sample if record else None):
+            if record is not None:
+                record.alerts.append(alert)
             if args.json:
                 print(json.dumps(alert.to_json(), ensure_ascii=False), flush=False)
             else:
@@ -79,4 +85,14 @@ def handle(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
+    if record is not None:
+        try:
+            write_report(record, args.report, f"tocsin replay: {', '.join(p.name for p in args.snapshots)}",
+                         settings.escalation.min_alert_level)
+        except ConfigError as exc:
+            print_problems(exc.problems)
+            return EX_CONFIG
+        except OSError as exc:
+            print_problems([f"{args.report}: cannot write the report ({exc.strerror})"])
+            return EX_FAILURE
     return EX_OK

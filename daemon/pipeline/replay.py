@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from tocsin.items import Item
 from tocsin.parse import FeedSource, parse_feed
 from tocsin.pipeline.core import Pipeline
 from tocsin.rulebook import RuleBook
-from tocsin.store import open_database
+from tocsin.store import Database, open_database
 from tocsin.units import parse_duration
 
 _UNDATED = datetime(9000, 1, 1, tzinfo=UTC)
@@ -111,9 +111,10 @@ def advance(pipeline: Pipeline, clock: SimulatedClock, until: datetime) -> Itera
 
 def replay(
     snapshots: Sequence[Snapshot], settings: Settings, rules: RuleBook, silences: Sequence[SilenceSpec] = (),
-    until: datetime | None = None,
+    until: datetime | None = None, observe: Callable[[Database, datetime], None] | None = None,
 ) -> Iterator[Alert]:
-    """The alerts the live daemon would have decided for these snapshots, in order."""
+    """The alerts the live daemon would have decided for these snapshots, in order. `observe` is called with the
+    state database and the simulated time after each snapshot (the report samples the situations there)."""
     times = [snapshot.at for snapshot in snapshots if snapshot.at is not None]
     start = min([*times, *(spec.starts_at for spec in silences)], default=datetime.now(UTC))
     clock = SimulatedClock(start)
@@ -127,6 +128,8 @@ def replay(
                 yield from advance(pipeline, clock, snapshot.at or clock.now())
                 yield from pipeline.ingest(snapshot.feed, snapshot.items).alerts
                 yield from pipeline.tick()
+                if observe is not None:
+                    observe(db, clock.now())
             yield from advance(pipeline, clock, max(until or clock.now(), clock.now()))
         finally:
             db.close()
