@@ -1,17 +1,35 @@
-"""The `tocsin` command: one module per subcommand; each parses and prints, and calls into the stages."""
+"""The `tocsin` command: one module per subcommand; each parses and prints, and calls into the stages.
+
+Only the module of the command being run is imported (and it imports the stages it needs when it runs), so
+`tocsin --version`, `--help` and a light command do not pay for the daemon's imports; COMMANDS names every
+command and its one-line help for the listing.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from tocsin import __version__
-from tocsin.cli import alerts, check, eval, feeds, init, match, replay, run, send_test, silence, situations
 from tocsin.cli.common import EX_USAGE
 
-COMMANDS = (run, check, init, feeds, match, eval, replay, situations, alerts, silence, send_test)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "poll feeds and send alerts until stopped"),
+    "check": ("check", "validate the configuration and rules"),
+    "init": ("init", "write a starter configuration (and a copy of the rules) into a directory"),
+    "feeds": ("feeds", "show the health of every feed"),
+    "match": ("match", "run the rules on feed files, URLs or text from stdin, and print what fires"),
+    "eval": ("eval", "measure the rules on labelled items: precision, recall and F1 per tag"),
+    "replay": ("replay", "run feed snapshots through the pipeline with a simulated clock and print the alerts"),
+    "situations": ("situations", "the situations holding a level now (show KEY: one situation's timeline)"),
+    "alerts": ("alerts", "list pending, dead and recent alerts; requeue dead ones"),
+    "silence": ("silence", "add, list or expire silences"),
+    "send-test": ("send_test", "send a test alert to one receiver and report the outcome"),
+}
+"""command -> (its module in tocsin.cli, its one-line help)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,19 +40,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: the named command's own arguments are set up by its module, the others are listed."""
     parser = _Parser(
         prog="tocsin", description="Crisis-monitoring alert daemon: polls news feeds and rings when conflict escalates."
     )
     parser.add_argument("--version", action="version", version=f"tocsin {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
-    for command in COMMANDS:
-        command.register(commands)
+    chosen = next((arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")), None)
+    for name, (module, summary) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary)
+        if name == chosen:
+            importlib.import_module(f"tocsin.cli.{module}").register(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
 from tocsin.deliver.base import one_line
@@ -19,11 +18,8 @@ from tocsin.store.outbox import Delivery, DeliveryState, OutboxStore
 from tocsin.units import format_duration
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "alerts", help="list pending, dead and recent alerts; requeue dead ones",
-        description="List the outbox (pending deliveries by default) or requeue deliveries.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "List the outbox (pending deliveries by default) or requeue deliveries."
     add_config_argument(parser)
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--pending", action="store_true", help="deliveries waiting to be sent (the default)")

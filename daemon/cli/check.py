@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
 from tocsin.clock import SystemClock
@@ -12,8 +11,7 @@ from tocsin.deliver.registry import receiver_problems
 from tocsin.errors import ConfigError
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("check", help="validate the configuration and rules")
+def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.set_defaults(handler=handle)
 

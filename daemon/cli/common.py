@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from tocsin.config import Settings, load_config
 from tocsin.errors import ConfigError, RuleError, StoreError
-from tocsin.rulebook import RuleBook, load_rulebook
-from tocsin.runtime.logs import stream_is_journal
-from tocsin.store import Database, open_database
+
+# The stages are imported where they are used, not here: `tocsin --version` and `--help` import every command's
+# module, and should not pay for pydantic, the rules and the store (docs/performance.md, start-up).
+if TYPE_CHECKING:
+    from tocsin.config import Settings
+    from tocsin.rulebook import RuleBook
+    from tocsin.store import Database
 
 EX_OK = 0
 EX_FAILURE = 1
@@ -25,6 +29,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def print_problems(problems: list[str]) -> None:
+    from tocsin.runtime.logs import stream_is_journal
+
     # Under systemd, <3> makes journald store each line at error priority, so `journalctl -p err` shows them.
     prefix = "<3>" if stream_is_journal(sys.stderr) else ""
     for problem in problems:
@@ -33,6 +39,9 @@ def print_problems(problems: list[str]) -> None:
 
 def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleBook]:
     """Load both and raise ConfigError with every problem of the rules, so one run shows everything to fix."""
+    from tocsin.config import load_config
+    from tocsin.rulebook import load_rulebook
+
     settings = load_config(getattr(args, "config", None))
     try:
         return settings, load_rulebook(settings.rule_paths)
@@ -43,6 +52,9 @@ def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleBoo
 def open_state(args: argparse.Namespace) -> tuple[Settings, Database] | int:
     """The configuration and the state database, for commands that read state; or, with the problems printed,
     the exit code to return (EX_CONFIG for a bad configuration, EX_FAILURE for an unusable database)."""
+    from tocsin.config import load_config
+    from tocsin.store import open_database
+
     try:
         settings = load_config(getattr(args, "config", None))
     except ConfigError as exc:

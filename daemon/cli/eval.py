@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
 from tocsin.errors import RuleError
@@ -18,12 +18,11 @@ from tocsin.matching.evaluate import TAGS, Error, Evaluation, LabelError, evalua
 from tocsin.matching.rules import load_rules
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "eval", help="measure the rules on labelled items: precision, recall and F1 per tag",
-        description="Run the rules on labelled items and print, per tag, how many were expected (gold), fired and "
-                    "right, with precision, recall and F1; then the macro-F1 and the share of items without a "
-                    "tag that stayed quiet.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run the rules on labelled items and print, per tag, how many were expected (gold), fired and "
+        "right, with precision, recall and F1; then the macro-F1 and the share of items without a "
+        "tag that stayed quiet."
     )
     parser.add_argument("--labels", metavar="LABELS.jsonl", type=Path, required=True,
                         help="one JSON object a line: id, labels (list of tags)")

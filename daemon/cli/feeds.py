@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from tocsin.cli.common import EX_OK, add_config_argument, open_state
 from tocsin.fetch.client import redact_url
@@ -13,8 +12,7 @@ from tocsin.store.feeds import FeedState, FeedStates
 from tocsin.units import format_duration
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("feeds", help="show the health of every feed")
+def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     parser.set_defaults(handler=handle)

@@ -7,7 +7,6 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 from tocsin.cli.common import EX_FAILURE, EX_OK
 from tocsin.shipped import default_rules, example_config
@@ -17,10 +16,8 @@ RULES_LINE_OFF = '# paths = ["rules"]\n'
 RULES_LINE_ON = 'paths = ["rules"]\n'
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "init", help="write a starter configuration (and a copy of the rules) into a directory", description=__doc__
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
     parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help="where to write (default: here)")
     parser.add_argument("--rules", action="store_true",
                         help="also copy the default rules into DIR/rules and point the configuration at them")

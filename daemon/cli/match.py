@@ -30,12 +30,11 @@ MAX_BODY_BYTES = 15 * 1024 * 1024
 FETCH_TIMEOUT_S = 20.0
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "match", help="run the rules on feed files, URLs or text from stdin, and print what fires",
-        description="Run the rules on documents: no state, no delivery. SOURCE is a feed file, an http(s) URL, "
-                    "a plain-text file, or - for plain text on stdin (a text's first line is the title, the rest "
-                    "the summary).",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run the rules on documents: no state, no delivery. SOURCE is a feed file, an http(s) URL, "
+        "a plain-text file, or - for plain text on stdin (a text's first line is the title, the rest "
+        "the summary)."
     )
     parser.add_argument("--rules", metavar="PATH", action="append", type=Path,
                         help="rule file or directory (repeatable; default: the rules shipped with tocsin)")

@@ -7,7 +7,6 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
 from tocsin.config import DEFAULT_CONFIG_PATH, Settings, load_config
@@ -18,10 +17,7 @@ from tocsin.pipeline.report import ReplayRecord, write_report
 from tocsin.rulebook import load_rulebook
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "replay", help="run feed snapshots through the pipeline with a simulated clock and print the alerts"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--rules", action="append", type=Path, metavar="PATH",
                         help="rule file or directory (repeatable; default: the configuration's rules.paths)")

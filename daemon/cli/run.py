@@ -7,7 +7,6 @@ import asyncio
 import logging
 import resource
 import signal
-from typing import Any
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
 from tocsin.config import Settings
@@ -24,10 +23,8 @@ STOP_GRACE_S = 10.0
 OPEN_FILES_WANTED = 65536
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "run", help="poll feeds and send alerts until stopped", description=__doc__
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
     add_config_argument(parser)
     parser.add_argument("--once", action="store_true",
                         help="poll every enabled feed once, process everything, deliver, and exit")

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any
 
 from tocsin.alerts import Alert
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, print_problems
@@ -23,10 +22,7 @@ _HIDDEN_FROM_DAEMON = timedelta(hours=1)
 """The test delivery is queued this far in the future, so a running daemon does not send it a second time."""
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "send-test", help="send a test alert to one receiver and report the outcome"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("receiver", metavar="RECEIVER", help="a receiver name from [[delivery.receivers]]")
     parser.set_defaults(handler=handle)

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
 from tocsin.config import load_config
@@ -18,8 +17,7 @@ from tocsin.store import open_database
 from tocsin.units import format_duration, parse_duration
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser("silence", help="add, list or expire silences")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="silence_action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="silence matching alerts for a while")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
 from tocsin.deliver.base import one_line
@@ -17,10 +16,7 @@ from tocsin.rulebook import load_rulebook
 from tocsin.units import format_duration
 
 
-def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
-        "situations", help="the situations holding a level now (show KEY: one situation's timeline)"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="JSON, for scripts")
     actions = parser.add_subparsers(dest="situations_action", metavar="ACTION")
