@@ -26,6 +26,11 @@ MONDAY = datetime(2020, 2, 17, 9, 0, tzinfo=UTC)
     ("by Monday", "2020-02-24T23:59:59", "by Monday"),
     ("by Feb 10", "2021-02-10T23:59:59", "by Feb 10"),
     ("refused to leave before the March 1 deadline", "2020-03-01T23:59:59", "before the March 1"),
+    # Afghanistan, 24 August 2021: the deadline named by its date, without "by".
+    ("Extension of the 29 February evacuation deadline unlikely", "2020-02-29T23:59:59",
+     "29 February evacuation deadline"),
+    ("ahead of the March 1 deadline for the withdrawal", "2020-03-01T23:59:59", "March 1 deadline"),
+    ("the 1st of March ultimatum", "2020-03-01T23:59:59", "1st of March ultimatum"),
 ])
 def test_resolution(text: str, at: str, phrase: str) -> None:
     [deadline] = find_deadlines(text, MONDAY)
@@ -44,6 +49,7 @@ def test_naive_publication_time_is_taken_as_utc() -> None:
     assert deadline.at == datetime(2020, 2, 19, 9, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("text", ["by the river", "within the city", "by February 31", "the end of the war"])
+@pytest.mark.parametrize("text", ["by the river", "within the city", "by February 31", "the end of the war",
+                                  "On 1 March, the deadline passed unnoticed by many", "Transfer deadline day"])
 def test_no_deadline(text: str) -> None:
     assert find_deadlines(text, MONDAY) == []

@@ -24,6 +24,8 @@ _MONTH_BY_PREFIX = {name[:3]: index for index, name in enumerate(_MONTHS, start=
 _MONTH_FORMS = ("sep(?:t(?:ember)?)?", *(f"{name[:3]}(?:{name[3:]})?" for name in _MONTHS if name != "september"))
 _MONTH = rf"(?P<month>{'|'.join(_MONTH_FORMS)})\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+# The same, under other names, for a pattern that accepts either order (a group name is used once per pattern).
+_DAY_2, _MONTH_2 = _DAY.replace("?P<day>", "?P<day2>"), _MONTH.replace("?P<month>", "?P<month2>")
 _BY = r"(?:by|before|until|till|no later than)"
 _END_OF_DAY = time(23, 59, 59)
 _HOURS = {"hour": 1, "day": 24, "week": 24 * 7}
@@ -70,8 +72,10 @@ def _weekday(found: re.Match[str], now: datetime) -> datetime:
 
 
 def _date(found: re.Match[str], now: datetime) -> datetime | None:
-    month = _MONTH_BY_PREFIX[found["month"].lower()[:3]]
-    day = int(found["day"])
+    return _date_at(_MONTH_BY_PREFIX[found["month"].lower()[:3]], int(found["day"]), now)
+
+
+def _date_at(month: int, day: int, now: datetime) -> datetime | None:
     for year in (now.year, now.year + 1):
         if day > calendar.monthrange(year, month)[1]:
             return None
@@ -79,6 +83,12 @@ def _date(found: re.Match[str], now: datetime) -> datetime | None:
         if candidate.date() >= now.date():
             return _end_of(candidate)
     return None
+
+
+def _date_either(found: re.Match[str], now: datetime) -> datetime | None:
+    """_date for a pattern that names the day and month in either order (the groups are numbered apart)."""
+    month, day = found["month"] or found["month2"], found["day"] or found["day2"]
+    return _date_at(_MONTH_BY_PREFIX[month.lower()[:3]], int(day), now)
 
 
 def _relative(found: re.Match[str], now: datetime) -> datetime:
@@ -108,6 +118,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...], _Resolver], ...] = tupl
          ("day",), _weekday),
         (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?|the\s+)?{_MONTH}\s+{_DAY}\b", _MONTH_CUES, _date),
         (rf"\b{_BY}\s+(?:midnight\s+(?:on\s+)?)?(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b", _MONTH_CUES, _date),
+        # A date naming a deadline without "by": "the 31 August evacuation deadline", "the August 31 deadline".
+        (rf"\b(?:{_DAY}\s+(?:of\s+)?{_MONTH}|{_MONTH_2}\s+{_DAY_2})(?:\s+[a-z-]+){{0,2}}?\s+(?:deadline|ultimatum)\b",
+         ("deadline", "ultimatum"), _date_either),
         (rf"\bwithin\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<span>hour|day|week)s?\b", ("within",), _relative),
         (rf"\b{_COUNT}[\s-](?P<span>hour|day|week)s?\s+(?:deadline|ultimatum)\b", ("deadline", "ultimatum"),
          _relative),
