@@ -120,10 +120,7 @@ class WebhookReceiver(ReceiverBase):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("is not an http(s) URL")
-        return url
+        return _http_url_value(url)
 
     @field_validator("headers")
     @classmethod
@@ -175,7 +172,114 @@ class EmailReceiver(ReceiverBase):
         return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
 
 
-AnyReceiver = ConsoleReceiver | WebhookReceiver | EmailReceiver
+def _http_url_value(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL")
+    return url
+
+
+def _not_inline(secret: SecretRef | None) -> SecretRef | None:
+    if secret is not None and secret.value is not None:
+        raise ValueError("a token or key comes from a file, a systemd credential or an environment variable "
+                         '(write { file = "/etc/tocsin/..." }, { credential = "..." } or { env = "..." })')
+    return secret
+
+
+class ServiceReceiver(ReceiverBase):
+    """A receiver that speaks a chat, push or incident service's own HTTP API; its secrets never live inline."""
+
+    timeout: Duration = timedelta(seconds=10)
+    ca_file: Path | None = None
+    """Trust this CA bundle for the service's certificate (a self-hosted server); the system's store otherwise."""
+
+
+class AlertmanagerReceiver(ServiceReceiver):
+    """POSTs alerts to an Alertmanager's /api/v2/alerts, so its routing, inhibition and silences apply."""
+
+    kind: Literal["alertmanager"]
+    url: str
+    """The Alertmanager's base URL, e.g. `http://alertmanager:9093` (tocsin adds /api/v2/alerts)."""
+    token: SecretRef | None = None
+    """Sent as `Authorization: Bearer ...` (an Alertmanager behind an authenticating proxy)."""
+    firing_for: Duration = timedelta(hours=24)
+    """An alert fires this long (its endsAt); a situation's alert ends earlier when the situation falls."""
+    resend: Duration = timedelta(minutes=30)
+    """Firing alerts are posted again this often until their endsAt, as Alertmanager expects of its clients."""
+
+    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
+    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+class NtfyReceiver(ServiceReceiver):
+    """Publishes to an ntfy topic: phone and desktop push without an account."""
+
+    kind: Literal["ntfy"]
+    url: str = "https://ntfy.sh"
+    topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    token: SecretRef | None = None
+    """An ntfy access token (tk_...) for a protected topic."""
+
+    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
+    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+class TelegramReceiver(ServiceReceiver):
+    """Sends a message to a Telegram chat through a bot (Bot API sendMessage)."""
+
+    kind: Literal["telegram"]
+    token: SecretRef
+    """The bot token from @BotFather."""
+    chat_id: int | str
+    """The numeric chat id (negative for groups) or "@channelusername"."""
+    api_url: str = "https://api.telegram.org"
+
+    _url = field_validator("api_url")(classmethod(lambda cls, url: _http_url_value(url)))
+    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+class MatrixReceiver(ServiceReceiver):
+    """Sends an m.notice to a Matrix room (client-server API) with a bot account's access token."""
+
+    kind: Literal["matrix"]
+    homeserver: str
+    room: str = Field(pattern=r"^![^:\s]+:\S+$")
+    """The room id (`!abc123:example.org`; Element shows it under Settings > Advanced)."""
+    access_token: SecretRef
+
+    _url = field_validator("homeserver")(classmethod(lambda cls, url: _http_url_value(url)))
+    _token = field_validator("access_token")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+class TeamsReceiver(ServiceReceiver):
+    """Posts an Adaptive Card to a Microsoft Teams channel through a Workflows incoming webhook."""
+
+    kind: Literal["teams"]
+    url: SecretRef
+    """The workflow's URL: it carries its own signature, so it is a secret like a token."""
+
+    _token = field_validator("url")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+class PagerDutyReceiver(ServiceReceiver):
+    """Triggers (and resolves) PagerDuty incidents through the Events API v2."""
+
+    kind: Literal["pagerduty"]
+    routing_key: SecretRef
+    """The integration key of an Events API v2 integration on a service."""
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+
+    @property
+    def one_message_per_alert(self) -> bool:
+        return True  # an event per alert: each has its own dedup_key, and is retried alone
+
+    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
+    _token = field_validator("routing_key")(classmethod(lambda cls, token: _not_inline(token)))
+
+
+HttpServiceReceiver = (AlertmanagerReceiver | NtfyReceiver | TelegramReceiver | MatrixReceiver | TeamsReceiver
+                       | PagerDutyReceiver)
+AnyReceiver = ConsoleReceiver | WebhookReceiver | EmailReceiver | HttpServiceReceiver
 Receiver = Annotated[AnyReceiver, Field(discriminator="kind")]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -25,10 +25,12 @@ class Outcome:
     status: Literal["delivered", "retry", "permanent"]
     reason: str = ""
     retry_after: timedelta | None = None
+    send_again_at: datetime | None = None
+    """Delivered, and to be sent once more then (Alertmanager wants firing alerts posted again before endsAt)."""
 
     @classmethod
-    def delivered(cls) -> Outcome:
-        return cls("delivered")
+    def delivered(cls, send_again_at: datetime | None = None) -> Outcome:
+        return cls("delivered", send_again_at=send_again_at)
 
     @classmethod
     def retry(cls, reason: str, retry_after: timedelta | None = None) -> Outcome:

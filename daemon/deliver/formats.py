@@ -7,8 +7,10 @@ embeds, 256 per embed title, 4,096 per description, 6,000 over all embeds; Slack
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tocsin.alerts import Alert, iso
@@ -59,30 +61,88 @@ def _shown(alerts: Sequence[Alert]) -> tuple[Sequence[Alert], int]:
     return alerts[:MAX_ALERTS_SHOWN], max(0, len(alerts) - MAX_ALERTS_SHOWN)
 
 
-def _fit_lines(lines: Sequence[str], limit: int) -> str:
+def _fit_lines(lines: Sequence[str], limit: int, measure: Callable[[str], int] = utf16_length) -> str:
     """As many whole lines as fit in `limit` (a line with a link is never cut in half, which would break its
     markup); the first line is cut when even it alone is too long."""
     kept: list[str] = []
     size = 0
     for line in lines:
-        needed = utf16_length(line) + (1 if kept else 0)
+        needed = measure(line) + (1 if kept else 0)
         if size + needed > limit:
             if not kept:
-                kept.append(truncate(line, limit))
+                cut = truncate(line, limit)
+                while measure(cut) > limit:
+                    cut = truncate(cut, utf16_length(cut) * 9 // 10)
+                kept.append(cut)
             break
         kept.append(line)
         size += needed
     return "\n".join(kept)
 
 
-def _slack_section(alert: Alert, grouped: bool) -> str:
-    lines = [f"*{alert.severity.value.upper()}* {slack_escape(one_line(alert.title, 200))}"] if grouped else []
+def utf8_length(text: str) -> int:
+    return len(text.encode())
+
+
+def fit_bytes(lines: Sequence[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` bytes of UTF-8 (services that count bytes: ntfy, Teams, Matrix)."""
+    return _fit_lines(lines, limit, utf8_length)
+
+
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """How one service writes escaped text, bold text and a link (feed text goes through `escape` only)."""
+
+    escape: Callable[[str], str]
+    bold: Callable[[str], str]
+    link: Callable[[str, str], str]
+    """(feed URL, escaped text) -> the link, or the text alone when the URL is not a safe http(s) link."""
+
+
+def _html_link(url: str, text: str) -> str:
+    link = encoded_link(url)
+    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
+
+
+def _plain_link(url: str, text: str) -> str:
+    link = encoded_link(url)
+    return f"{text} {link}" if link else text
+
+
+SLACK = Markup(slack_escape, lambda text: f"*{text}*", slack_link)
+HTML = Markup(lambda text: html.escape(text, quote=False), lambda text: f"<b>{text}</b>", _html_link)
+"""The HTML subset Telegram's HTML parse mode and Matrix's formatted_body both take."""
+PLAIN = Markup(lambda text: text, lambda text: text, _plain_link)
+
+
+def alert_lines(alert: Alert, markup: Markup, *, grouped: bool) -> list[str]:
+    """An alert as a few lines: its title when in a group (the headline names the first), summary, items."""
+    lines = [f"{markup.bold(alert.severity.value.upper())} {markup.escape(one_line(alert.title, 200))}"] \
+        if grouped else []
     if alert.summary:
-        lines.append(slack_escape(one_line(alert.summary, 500)))
+        lines.append(markup.escape(one_line(alert.summary, 500)))
     for item in alert.items[:_MAX_ITEMS_SHOWN]:
-        shown = slack_link(item.link, slack_escape(one_line(item.title, 150)))
-        lines.append(f"• {shown} ({slack_escape(one_line(item.feed, 60))})")
-    return _fit_lines(lines, SLACK_SECTION)
+        shown = markup.link(item.link, markup.escape(one_line(item.title, 150)))
+        lines.append(f"• {shown} ({markup.escape(one_line(item.feed, 60))})")
+    return lines
+
+
+def group_text(alerts: Sequence[Alert], markup: Markup, limit: int) -> str:
+    """A group as one message of at most `limit` characters: the headline, then each alert (whole lines only, so
+    no link is cut in half), then how many were left out."""
+    shown, more = _shown(alerts)
+    lines = [markup.bold(markup.escape(headline(alerts)))]
+    for alert in shown:
+        lines += alert_lines(alert, markup, grouped=len(alerts) > 1)
+    text = _fit_lines(lines, limit)
+    if more or text.count("\n") + 1 < len(lines):
+        note = f"\n… shortened to fit; {len(alerts)} alert(s) in all (tocsin alerts --recent lists them)"
+        text = _fit_lines(lines, limit - utf16_length(note)) + note
+    return text
+
+
+def _slack_section(alert: Alert, grouped: bool) -> str:
+    return _fit_lines(alert_lines(alert, SLACK, grouped=grouped), SLACK_SECTION)
 
 
 def slack_messages(alerts: Sequence[Alert]) -> list[dict[str, Any]]:

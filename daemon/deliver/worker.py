@@ -238,7 +238,8 @@ class DeliveryWorker:
                 self._senders[name] = f'receiver "{name}" is no longer configured'
             else:
                 try:
-                    self._senders[name] = build_sender(receiver, self._http_client, self.clock)
+                    self._senders[name] = build_sender(receiver, self._http_client, self.clock,
+                                                         self.store.superseded)
                 except ConfigError as exc:
                     log.error("receiver %s cannot be used: %s", name, exc)
                     self._senders[name] = str(exc)
@@ -282,6 +283,8 @@ class DeliveryWorker:
         first = delivery.alert_ids[0] if delivery.alert_ids else "-"
         if outcome.status == "delivered":
             self.store.mark_delivered(delivery.id, now)
+            if outcome.send_again_at is not None:
+                self.store.add_delivery(delivery.receiver, delivery.alert_ids, now, outcome.send_again_at)
             metrics.deliveries.labels(receiver=delivery.receiver, outcome="delivered").inc()
             log.debug("delivered %d (%s) to %s", delivery.id, first, delivery.receiver)
             return

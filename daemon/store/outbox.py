@@ -127,6 +127,21 @@ class OutboxStore:
                 found[row["id"]] = Alert.from_json(json.loads(row["body"]))
         return [found[alert_id] for alert_id in ids if alert_id in found]
 
+    def superseded(self, alert: Alert) -> bool:
+        """Whether a later alert replaces this one: about the same situation, or the same story and rule."""
+        params: tuple[str | None, ...]
+        if alert.situation is not None:
+            where, params = "json_extract(body, '$.situation') = ?", (alert.situation,)
+        elif alert.story_id is not None:
+            where = "json_extract(body, '$.story_id') = ? AND json_extract(body, '$.rule') IS ?"
+            params = (alert.story_id, alert.rule)
+        else:
+            return False
+        row = self.db.reader.execute(
+            f"SELECT 1 FROM alerts WHERE created_at > ? AND {where} LIMIT 1", (_stamp(alert.created), *params),
+        ).fetchone()
+        return row is not None
+
     def recent_alerts(self, limit: int) -> list[Alert]:
         rows = self._sql.execute("SELECT body FROM alerts ORDER BY created_at DESC, id LIMIT ?", (limit,))
         return [Alert.from_json(json.loads(row["body"])) for row in rows]
