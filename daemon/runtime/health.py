@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tocsin.alerts import iso
 from tocsin.errors import ConfigError
 from tocsin.runtime import metrics
 
@@ -96,7 +97,7 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
         "problems": problems,
         "scheduler_running": report.scheduler_running,
         "event_loop_lag_seconds": round(probe.last_lag_s, 6),
-        "last_poll_at": report.last_poll_at.isoformat() if report.last_poll_at else None,
+        "last_poll_at": iso(report.last_poll_at) if report.last_poll_at else None,
         "rules_loaded": report.rules_loaded,
         "reload_error": report.reload_error,
         "feeds": {

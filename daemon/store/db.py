@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -22,10 +23,14 @@ T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) for every migration shipped with the package, in order."""
+def migrations(dialect: Literal["sqlite", "postgresql"] = "sqlite") -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for every migration shipped with the package, in order. PostgreSQL's forms of
+    the same versions live in migrations/postgresql/."""
     found = []
-    for entry in resources.files("tocsin.store").joinpath("migrations").iterdir():
+    folder = resources.files("tocsin.store").joinpath("migrations")
+    if dialect == "postgresql":
+        folder = folder.joinpath("postgresql")
+    for entry in folder.iterdir():
         name_match = _MIGRATION_NAME.match(entry.name)
         if name_match:
             found.append((int(name_match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -183,6 +188,16 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
     return Database(connection, db_path, in_memory=in_memory)
+
+
+def stamp(when: datetime) -> float:
+    """A time as the state database keeps every time: Unix seconds (UTC) as REAL (migration 0006)."""
+    return when.timestamp()
+
+
+def moment(value: float | None) -> datetime | None:
+    """The aware UTC time of a stored `stamp` (None stays None)."""
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 def chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:

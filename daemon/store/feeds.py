@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from tocsin.alerts import iso
 from tocsin.config.feeds import FeedConfig
-from tocsin.store.db import Database, chunks
+from tocsin.store.db import Database, chunks, moment, stamp
 from tocsin.store.seen import REFRESH_AFTER
 
 MAX_ERROR_CHARS = 1000
@@ -81,11 +82,7 @@ def _health(*, gone: bool, failing: bool, succeeded: bool) -> str:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    return iso(when) if when else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +182,7 @@ class FeedStates:
                 "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
                 "next_poll_at = ?, etag = ?, last_modified = ? WHERE name = ?",
                 [
-                    (touch.status, touch.now.isoformat(), touch.next_poll_at.isoformat(), touch.etag,
+                    (touch.status, stamp(touch.now), stamp(touch.next_poll_at), touch.etag,
                      touch.last_modified, name)
                     for name, touch in current
                 ],
@@ -233,8 +230,8 @@ class FeedStates:
             "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, body_hash = ?, "
             "warning = ?, first_fetch_done = 1, entry_digests = ?, entries_checked_at = ? WHERE name = ?",
             (
-                status, now.isoformat(), next_poll_at.isoformat(), etag, last_modified, new_items, body_hash,
-                warning, pack_digests(entry_digests), _iso(entries_checked_at), name,
+                status, stamp(now), stamp(next_poll_at), etag, last_modified, new_items, body_hash,
+                warning, pack_digests(entry_digests), stamp(entries_checked_at) if entries_checked_at else None, name,
             ),
         )
 
@@ -247,7 +244,7 @@ class FeedStates:
             connection.execute(
                 "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
                 "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-                (status, error[:MAX_ERROR_CHARS], now.isoformat(), next_poll_at.isoformat(), name),
+                (status, error[:MAX_ERROR_CHARS], stamp(now), stamp(next_poll_at), name),
             )
             row = connection.execute(
                 "SELECT consecutive_failures FROM feed_state WHERE name = ?", (name,)
@@ -259,7 +256,7 @@ class FeedStates:
         self.db.connection.execute(
             "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
             "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-            (error[:MAX_ERROR_CHARS], now.isoformat(), name),
+            (error[:MAX_ERROR_CHARS], stamp(now), name),
         )
 
 
@@ -267,9 +264,9 @@ def _from_row(row: Any) -> FeedState:
     return FeedState(
         name=row["name"], url=row["url"], etag=row["etag"], last_modified=row["last_modified"],
         body_hash=row["body_hash"], last_status=row["last_status"],
-        last_success_at=_when(row["last_success_at"]), last_error_at=_when(row["last_error_at"]),
+        last_success_at=moment(row["last_success_at"]), last_error_at=moment(row["last_error_at"]),
         last_error=row["last_error"], warning=row["warning"], consecutive_failures=row["consecutive_failures"],
-        next_poll_at=_when(row["next_poll_at"]), gone=bool(row["gone"]),
+        next_poll_at=moment(row["next_poll_at"]), gone=bool(row["gone"]),
         first_fetch_done=bool(row["first_fetch_done"]), items_total=row["items_total"],
-        entry_digests=row["entry_digests"], entries_checked_at=_when(row["entries_checked_at"]),
+        entry_digests=row["entry_digests"], entries_checked_at=moment(row["entries_checked_at"]),
     )

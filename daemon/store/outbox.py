@@ -12,11 +12,11 @@ import sqlite3
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from tocsin.alerts import Alert
-from tocsin.store.db import Database, chunks
+from tocsin.alerts import Alert, iso
+from tocsin.store.db import Database, chunks, moment, stamp
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
@@ -58,14 +58,6 @@ def outbox_changed(db: Database) -> Wakeup:
     return wakeup
 
 
-def _stamp(when: datetime) -> float:
-    return when.timestamp()
-
-
-def _time(stamp: float | None) -> datetime | None:
-    return datetime.fromtimestamp(stamp, UTC) if stamp is not None else None
-
-
 @dataclass(frozen=True, slots=True)
 class Delivery:
     id: int
@@ -80,18 +72,18 @@ class Delivery:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
-        created_at = _time(row["created_at"])
-        next_attempt_at = _time(row["next_attempt_at"])
+        created_at = moment(row["created_at"])
+        next_attempt_at = moment(row["next_attempt_at"])
         assert created_at is not None and next_attempt_at is not None
         return cls(
             id=row["id"], receiver=row["receiver"], alert_ids=tuple(json.loads(row["alert_ids"])),
             state=row["state"], created_at=created_at, next_attempt_at=next_attempt_at, attempts=row["attempts"],
-            last_error=row["last_error"], finished_at=_time(row["finished_at"]),
+            last_error=row["last_error"], finished_at=moment(row["finished_at"]),
         )
 
     def to_json(self) -> dict[str, object]:
         def when(value: datetime | None) -> str | None:
-            return value.isoformat().replace("+00:00", "Z") if value else None
+            return iso(value) if value else None
 
         return {
             "id": self.id, "receiver": self.receiver, "alert_ids": list(self.alert_ids), "state": self.state,
@@ -114,7 +106,7 @@ class OutboxStore:
         """Record an alert; deciding the same alert again (same id) keeps the first record."""
         self._sql.execute(
             "INSERT OR IGNORE INTO alerts (id, kind, severity, created_at, body) VALUES (?, ?, ?, ?, ?)",
-            (alert.id, alert.kind, alert.severity.value, _stamp(alert.created), alert.to_json_bytes().decode()),
+            (alert.id, alert.kind, alert.severity.value, stamp(alert.created), alert.to_json_bytes().decode()),
         )
 
     def alerts(self, ids: Sequence[str]) -> list[Alert]:
@@ -153,7 +145,7 @@ class OutboxStore:
         row = self._sql.execute(
             "SELECT notified_at FROM group_members WHERE receiver = ? AND alert_id = ?", (receiver, alert_id)
         ).fetchone()
-        return (row is not None, _time(row["notified_at"]) if row else None)
+        return (row is not None, moment(row["notified_at"]) if row else None)
 
     def add_member(self, receiver: str, group_key: str, alert_id: str, now: datetime) -> None:
         self._sql.execute(
@@ -161,7 +153,7 @@ class OutboxStore:
             " VALUES (?, ?, ?, ?, NULL)"
             " ON CONFLICT (receiver, alert_id) DO UPDATE SET group_key = excluded.group_key,"
             " queued_at = excluded.queued_at, notified_at = NULL",
-            (receiver, alert_id, group_key, _stamp(now)),
+            (receiver, alert_id, group_key, stamp(now)),
         )
 
     def group_times(self, receiver: str, group_key: str) -> tuple[datetime | None, datetime | None]:
@@ -170,13 +162,13 @@ class OutboxStore:
             "SELECT flush_at, last_flush_at FROM alert_groups WHERE receiver = ? AND group_key = ?",
             (receiver, group_key),
         ).fetchone()
-        return (_time(row["flush_at"]), _time(row["last_flush_at"])) if row else (None, None)
+        return (moment(row["flush_at"]), moment(row["last_flush_at"])) if row else (None, None)
 
     def schedule_group(self, receiver: str, group_key: str, flush_at: datetime) -> None:
         self._sql.execute(
             "INSERT INTO alert_groups (receiver, group_key, flush_at) VALUES (?, ?, ?)"
             " ON CONFLICT (receiver, group_key) DO UPDATE SET flush_at = excluded.flush_at",
-            (receiver, group_key, _stamp(flush_at)),
+            (receiver, group_key, stamp(flush_at)),
         )
 
     def due_groups(self, now: datetime, *, ignore_wait: bool = False) -> list[tuple[str, str]]:
@@ -184,11 +176,11 @@ class OutboxStore:
         if ignore_wait:
             rows = self._sql.execute(
                 "SELECT receiver, group_key FROM alert_groups WHERE flush_at IS NOT NULL"
-                " AND (flush_at <= ? OR group_key != ?) ORDER BY flush_at", (_stamp(now), DIGEST_GROUP),
+                " AND (flush_at <= ? OR group_key != ?) ORDER BY flush_at", (stamp(now), DIGEST_GROUP),
             )
         else:
             rows = self._sql.execute(
-                "SELECT receiver, group_key FROM alert_groups WHERE flush_at <= ? ORDER BY flush_at", (_stamp(now),)
+                "SELECT receiver, group_key FROM alert_groups WHERE flush_at <= ? ORDER BY flush_at", (stamp(now),)
             )
         return [(row["receiver"], row["group_key"]) for row in rows]
 
@@ -200,11 +192,11 @@ class OutboxStore:
         )]
         self._sql.execute(
             "UPDATE group_members SET notified_at = ? WHERE receiver = ? AND group_key = ? AND notified_at IS NULL",
-            (_stamp(now), receiver, group_key),
+            (stamp(now), receiver, group_key),
         )
         self._sql.execute(
             "UPDATE alert_groups SET flush_at = NULL, last_flush_at = ? WHERE receiver = ? AND group_key = ?",
-            (_stamp(now), receiver, group_key),
+            (stamp(now), receiver, group_key),
         )
         return ids
 
@@ -218,7 +210,7 @@ class OutboxStore:
         cursor = self._sql.execute(
             "INSERT INTO deliveries (receiver, alert_ids, state, created_at, next_attempt_at)"
             " VALUES (?, ?, 'pending', ?, ?)",
-            (receiver, json.dumps(list(alert_ids)), _stamp(now), _stamp(first_attempt_at or now)),
+            (receiver, json.dumps(list(alert_ids)), stamp(now), stamp(first_attempt_at or now)),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -237,7 +229,7 @@ class OutboxStore:
             " WHERE state = 'pending' AND receiver > r.receiver)"
             " FROM r WHERE r.receiver IS NOT NULL)"
             " SELECT receiver FROM r WHERE receiver IS NOT NULL AND EXISTS (SELECT 1 FROM deliveries AS d"
-            " WHERE d.state = 'pending' AND d.receiver = r.receiver AND d.next_attempt_at <= ?)", (_stamp(now),),
+            " WHERE d.state = 'pending' AND d.receiver = r.receiver AND d.next_attempt_at <= ?)", (stamp(now),),
         )
         return [row[0] for row in rows]
 
@@ -246,7 +238,7 @@ class OutboxStore:
         skipped = set(skip)
         rows = self._sql.execute(
             "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND receiver = ?"
-            " ORDER BY next_attempt_at, id LIMIT ?", (_stamp(now), receiver, limit + len(skipped)),
+            " ORDER BY next_attempt_at, id LIMIT ?", (stamp(now), receiver, limit + len(skipped)),
         )
         chosen = [row for row in rows if row["id"] not in skipped][:limit]
         return [Delivery.from_row(row) for row in chosen]
@@ -259,24 +251,24 @@ class OutboxStore:
         group = self._sql.execute(
             "SELECT min(flush_at) FROM alert_groups INDEXED BY alert_groups_due WHERE flush_at IS NOT NULL"
         ).fetchone()[0]
-        return _time(min((t for t in (delivery, group) if t is not None), default=None))
+        return moment(min((t for t in (delivery, group) if t is not None), default=None))
 
     def mark_delivered(self, delivery_id: int, now: datetime) -> None:
         self._sql.execute(
             "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL"
-            " WHERE id = ? AND state = 'pending'", (_stamp(now), delivery_id),
+            " WHERE id = ? AND state = 'pending'", (stamp(now), delivery_id),
         )
 
     def mark_retry(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
         self._sql.execute(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (_stamp(next_attempt_at), error, delivery_id),
+            " WHERE id = ? AND state = 'pending'", (stamp(next_attempt_at), error, delivery_id),
         )
 
     def mark_dead(self, delivery_id: int, now: datetime, error: str, *, attempted: bool = True) -> None:
         self._sql.execute(
             "UPDATE deliveries SET state = 'dead', attempts = attempts + ?, finished_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (int(attempted), _stamp(now), error, delivery_id),
+            " WHERE id = ? AND state = 'pending'", (int(attempted), stamp(now), error, delivery_id),
         )
 
     def listing(self, state: DeliveryState | None, limit: int) -> list[Delivery]:
@@ -303,7 +295,7 @@ class OutboxStore:
         for delivery_id in delivery_ids:
             count += self._sql.execute(
                 "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, created_at = ?, finished_at = NULL"
-                " WHERE id = ?", (_stamp(now), _stamp(now), delivery_id),
+                " WHERE id = ?", (stamp(now), stamp(now), delivery_id),
             ).rowcount
         return count
 
@@ -319,7 +311,7 @@ class OutboxStore:
 
     def prune(self, older_than: datetime) -> int:
         """Forget finished deliveries, alerts and sent group members older than this; pending ones stay."""
-        cutoff = _stamp(older_than)
+        cutoff = stamp(older_than)
         dropped = self._sql.execute(
             "DELETE FROM deliveries WHERE state != 'pending' AND finished_at < ?", (cutoff,)
         ).rowcount
