@@ -57,12 +57,12 @@ def test_a_database_at_an_older_version_is_brought_up_to_date(tmp_path: Path) ->
     assert user_version(path) == len(migrations())
 
 
-def test_migration_6_turns_every_old_time_form_into_real_unix_seconds(tmp_path: Path) -> None:
-    """A state file written before 0006 (ISO text in feed_state, REAL in the outbox, INTEGER elsewhere) keeps its
+def test_migration_7_turns_every_old_time_form_into_real_unix_seconds(tmp_path: Path) -> None:
+    """A state file written before 0007 (ISO text in feed_state, REAL in the outbox, INTEGER elsewhere) keeps its
     times, now all REAL Unix seconds, and reads back through the stores as the same aware UTC datetimes."""
     path = tmp_path / "tocsin.sqlite3"
     with sqlite3.connect(path) as connection:
-        for version, _, sql in migrations()[:5]:
+        for version, _, sql in migrations()[:6]:
             connection.executescript(sql)
             connection.execute(f"PRAGMA user_version={version}")
         connection.execute(
@@ -80,6 +80,8 @@ def test_migration_6_turns_every_old_time_form_into_real_unix_seconds(tmp_path: 
             "INSERT INTO deliveries (receiver, alert_ids, state, created_at, next_attempt_at)"
             " VALUES ('hook', '[]', 'pending', 1772600767.5, 1772600768.25)"
         )
+        connection.execute("INSERT INTO situations VALUES ('place:Idlib', 2, 1772600000, 2, 1772600100, 1772500000)")
+        connection.execute("INSERT INTO situation_changes VALUES ('place:Idlib', 1772600000, 2, 1, NULL, 'rise')")
         story_rowid = connection.execute("SELECT rowid FROM stories WHERE id = 's1'").fetchone()[0]
 
     db = open_database(path)
@@ -87,7 +89,8 @@ def test_migration_6_turns_every_old_time_form_into_real_unix_seconds(tmp_path: 
     time_columns = {
         "feed_state": ["last_success_at", "last_error_at", "next_poll_at"], "seen_items": ["seen_at"],
         "stories": ["first_at", "last_at"], "silences": ["starts_at", "ends_at", "created_at"],
-        "deliveries": ["created_at", "next_attempt_at"],
+        "deliveries": ["created_at", "next_attempt_at"], "situations": ["changed_at", "falling_since"],
+        "situation_changes": ["at"],
     }
     for table, columns in time_columns.items():
         for column in columns:

@@ -191,7 +191,7 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
 
 
 def stamp(when: datetime) -> float:
-    """A time as the state database keeps every time: Unix seconds (UTC) as REAL (migration 0006)."""
+    """A time as the state database keeps every time: Unix seconds (UTC) as REAL (migration 0007)."""
     return when.timestamp()
 
 

@@ -130,7 +130,7 @@ class OutboxStore:
         else:
             return False
         row = self.db.reader.execute(
-            f"SELECT 1 FROM alerts WHERE created_at > ? AND {where} LIMIT 1", (_stamp(alert.created), *params),
+            f"SELECT 1 FROM alerts WHERE created_at > ? AND {where} LIMIT 1", (stamp(alert.created), *params),
         ).fetchone()
         return row is not None
 

@@ -102,12 +102,30 @@ CREATE INDEX situation_signals_by_age ON situation_signals (at);
 CREATE TABLE situations_new (
     situation TEXT PRIMARY KEY,
     level INTEGER NOT NULL,
-    changed_at REAL NOT NULL
+    changed_at REAL NOT NULL,
+    announced INTEGER NOT NULL DEFAULT 0,
+    falling_since REAL,
+    opened_at REAL
 ) WITHOUT ROWID;
 
-INSERT INTO situations_new SELECT situation, level, changed_at FROM situations;
+INSERT INTO situations_new SELECT situation, level, changed_at, announced, falling_since, opened_at FROM situations;
 DROP TABLE situations;
 ALTER TABLE situations_new RENAME TO situations;
+
+CREATE TABLE situation_changes_new (
+    situation TEXT NOT NULL,
+    at REAL NOT NULL,
+    level INTEGER NOT NULL,
+    previous INTEGER NOT NULL,
+    alert_id TEXT,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (situation, at, level)
+) WITHOUT ROWID;
+
+INSERT INTO situation_changes_new SELECT situation, at, level, previous, alert_id, reason FROM situation_changes;
+DROP TABLE situation_changes;
+ALTER TABLE situation_changes_new RENAME TO situation_changes;
+CREATE INDEX situation_changes_by_age ON situation_changes (at);
 
 CREATE TABLE situation_scores_new (
     rule TEXT NOT NULL,
