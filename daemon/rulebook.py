@@ -1,6 +1,6 @@
 """Everything the rule files hold, loaded and validated together: the matching rules and the escalation rules.
 
-One load, one validation, one object: a reload swaps both at once, and nothing reads the rule files twice.
+One read of the rule files (`rulefiles.py`), two compilers, one object: a reload swaps both kinds at once.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from tocsin.errors import RuleError
-from tocsin.escalate.rules import EscalationRuleSet, load_escalation_rules
+from tocsin.escalate.rules import EscalationRuleSet, compile_escalation_rules
 from tocsin.items import Item
+from tocsin.matching.load import compile_rules
 from tocsin.matching.model import Match
-from tocsin.matching.rules import RuleSet, load_rules
+from tocsin.matching.rules import RuleSet
+from tocsin.rulefiles import RuleFiles, compile_rule_files
 
 
 class Matcher(Protocol):
@@ -39,18 +40,7 @@ class RuleBook:
 
 def load_rulebook(paths: Sequence[Path]) -> RuleBook:
     """Both kinds of rules from `paths`; raises RuleError listing every problem of both at once."""
-    problems: list[str] = []
-    matching: RuleSet | None = None
-    escalation: EscalationRuleSet | None = None
-    try:
-        matching = load_rules(paths)
-    except RuleError as exc:
-        problems = list(exc.problems)
-    try:
-        escalation = load_escalation_rules(paths)
-    except RuleError as exc:
-        # A missing rules directory is reported by both loaders: say it once.
-        problems += [problem for problem in exc.problems if problem not in problems]
-    if problems or matching is None or escalation is None:
-        raise RuleError(problems)
-    return RuleBook(matching, escalation)
+    def compile_both(read: RuleFiles) -> RuleBook:
+        return RuleBook(RuleSet(compile_rules(read)), compile_escalation_rules(read))
+
+    return compile_rule_files(paths, compile_both)

@@ -82,7 +82,7 @@ def test_every_problem_is_reported_with_file_line_and_rule(tmp_path: Path) -> No
         "(found 2)",
         f'{path}:29: escalation rule "bad-ladder": ladder: scores must rise with the level',
         f'{path}:36: escalation rule "typo": count: at_least must be a whole number of 1 or more (got 0)',
-        f'{path}:31: escalation rule "typo": id already used at {path}:4',
+        f'{path}:31: escalation rule "typo": duplicate id (first defined at {path}:4)',
     ]
     for start in expected:
         assert any(problem.startswith(start) for problem in problems), (start, problems)

@@ -9,6 +9,7 @@ import pytest
 from tests.matching_support import DEFAULT_RULES, rules_from
 from tocsin.errors import RuleError
 from tocsin.matching.rules import load_rules
+from tocsin.rulebook import load_rulebook
 
 BROKEN = '''\
 [[rule]]
@@ -151,3 +152,19 @@ def test_disabled_rule_is_validated_but_not_loaded(tmp_path: Path) -> None:
     rules = rules_from(tmp_path, '[[rule]]\nid = "a"\ntitle = "A"\nseverity = "low"\nenabled = false\n'
                                  'any = ["attack"]\n')
     assert len(rules) == 0
+
+
+def test_one_read_reports_both_kinds_of_rules_in_one_wording(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[rule]]\nid = "x"\ntitle = "X"\nseverity = "high"\nterms = ["a"\n', encoding="utf-8")
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text(
+        '[[rule]]\nid = "r"\ntitle = "R"\nseverity = "high"\nterms = ["a"]\nsevertiy = "low"\n\n'
+        '[[escalation]]\nid = "e"\ngroup_by = "place"\nwindw = "7d"\n', encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_rulebook([tmp_path])
+    problems = caught.value.problems
+    syntax = [problem for problem in problems if "broken.toml" in problem]
+    assert len(syntax) == 1 and "TOML syntax error" in syntax[0], problems
+    find(problems, "mixed.toml:6:", 'rule "r": unknown key "severtiy" (did you mean "severity"?)')
+    find(problems, "mixed.toml:11:", 'escalation rule "e": unknown key "windw" (did you mean "window"?)')

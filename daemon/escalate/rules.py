@@ -7,22 +7,18 @@ rises. Exactly one of three conditions:
     combination = { tags = ["buildup", "deadline"], ordered = true }  # every tag within the window (in order)
     ladder      = { half_life = "3d", weights = { strike = 1, shootdown = 3 }, watch = 1, elevated = 4, ... }
 
-The rule engine's loader skips the top-level `escalation` key and leaves it to this module.
+The files are read once by `rulefiles.py`; this module compiles their `[[escalation]]` tables.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from tocsin.errors import RuleError
-from tocsin.matching.load import rule_files
+from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 from tocsin.units import parse_duration
 
@@ -36,7 +32,6 @@ GROUP_BY = ("place", "actor", "rule", "tag")
 
 _RULE_KEYS = ("id", "title", "description", "group_by", "window", "level", "count", "combination", "ladder")
 _CONDITIONS = ("count", "combination", "ladder")
-_HEADER = re.compile(r"^\s*\[\[\s*escalation\s*\]\]")
 
 
 def level_rank(level: str | None) -> int:
@@ -115,79 +110,48 @@ class EscalationRuleSet:
 
 def load_escalation_rules(paths: Sequence[Path]) -> EscalationRuleSet:
     """Every `[[escalation]]` table under `paths`; raises RuleError listing every problem at once."""
-    files, problems = rule_files(paths)
+    return compile_rule_files(paths, compile_escalation_rules)
+
+
+def compile_escalation_rules(read: RuleFiles) -> EscalationRuleSet:
+    """The escalation rules of files already read; their problems are added to `read.problems` (the caller
+    raises)."""
     rules: list[EscalationRule] = []
     first_seen: dict[str, str] = {}
-    for path in files:
-        for rule_id, source, rule in _load_file(path, problems):
-            if rule_id in first_seen:
-                problems.append(f'{source}: escalation rule "{rule_id}": id already used at {first_seen[rule_id]}')
-            first_seen.setdefault(rule_id, source)
+    for source in read.parsed:
+        for index, table in enumerate(source.tables("escalation", read.problems)):
+            checker = _RuleChecker(source, index, table, read.problems)
+            rule = checker.check()
+            rule_id = table.get("id")
+            if isinstance(rule_id, str):
+                if rule_id in first_seen:
+                    checker.problem(None, f"duplicate id (first defined at {first_seen[rule_id]})")
+                first_seen.setdefault(rule_id, checker.location)
             if rule is not None:
                 rules.append(rule)
-    if problems:
-        raise RuleError(problems)
-    return EscalationRuleSet(tuple(rules), tuple(files))
-
-
-def _load_file(path: Path, problems: list[str]) -> list[tuple[str, str, EscalationRule | None]]:
-    """(id, file:line, the rule or None when invalid) for each table with an id."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}: cannot read the rule file ({exc})")
-        return []
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path}: not valid TOML: {exc}")
-        return []
-    tables = data.get("escalation", [])
-    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
-        problems.append(f"{path}: `escalation` must be an array of tables, written [[escalation]]")
-        return []
-    lines = text.splitlines()
-    headers = [number for number, line in enumerate(lines, start=1) if _HEADER.match(line)]
-    found = []
-    for index, table in enumerate(tables):
-        start = headers[index] if index < len(headers) else 1
-        end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
-        checker = _RuleChecker(path, lines, start, end, table, index)
-        rule = checker.check()
-        problems.extend(checker.problems)
-        if isinstance(table.get("id"), str):
-            found.append((table["id"], f"{path}:{start}", rule))
-    return found
+    return EscalationRuleSet(tuple(rules), read.files)
 
 
 class _RuleChecker:
     """Validates one [[escalation]] table, collecting every problem with the line of the key at fault."""
 
-    def __init__(
-        self, path: Path, lines: list[str], start: int, end: int, table: dict[str, Any], index: int
-    ) -> None:
-        self.path, self.lines, self.start, self.end, self.table = path, lines, start, end, table
-        self.name = f'escalation rule "{table["id"]}"' if isinstance(table.get("id"), str) else f"escalation[{index}]"
-        self.problems: list[str] = []
+    def __init__(self, source: RuleFile, index: int, table: dict[str, Any], problems: Problems) -> None:
+        self.source, self.index, self.table, self.problems = source, index, table, problems
+        rule_id = table.get("id")
+        self.name = f'escalation rule "{rule_id}"' if isinstance(rule_id, str) else f"escalation rule #{index + 1}"
+        line = source.line("escalation", index)
+        self.location = f"{source.name}:{line}" if line else source.name
+        self._found = 0
 
     def problem(self, key: str | None, message: str) -> None:
-        self.problems.append(f"{self.path}:{self._line(key)}: {self.name}: {message}")
-
-    def _line(self, key: str | None) -> int:
-        if key is None:
-            return self.start
-        pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*escalation\s*\.\s*{re.escape(key)}\s*\])")
-        for number in range(self.start, min(self.end, len(self.lines) + 1)):
-            if pattern.match(self.lines[number - 1]):
-                return number
-        return self.start
+        self.problems.add(self.source, self.source.line("escalation", self.index, key), self.name, message)
+        self._found += 1
 
     def check(self) -> EscalationRule | None:
         table = self.table
         for key in table:
             if key not in _RULE_KEYS:
-                close = difflib.get_close_matches(key, _RULE_KEYS, n=1)
-                hint = f'did you mean "{close[0]}"?' if close else f"known keys: {', '.join(_RULE_KEYS)}"
-                self.problem(key, f'unknown key "{key}" ({hint})')
+                self.problem(key, f'unknown key "{key}"{did_you_mean(key, _RULE_KEYS)}')
         rule_id = self.string("id", required=True)
         title = self.string("title") or rule_id or ""
         description = self.string("description") or ""
@@ -213,11 +177,11 @@ class _RuleChecker:
             for key in ("window", "level"):
                 if key in table:
                     self.problem(key, f"a ladder rule has no {key} (its thresholds and half_life say it)")
-        if self.problems or rule_id is None or group_by is None or condition is None:
+        if self._found or rule_id is None or group_by is None or condition is None:
             return None
         return EscalationRule(
             id=rule_id, title=title, group_by=group_by, condition=condition, window=window, level=level,  # type: ignore[arg-type]
-            description=description, source=f"{self.path}:{self.start}",
+            description=description, source=self.location,
         )
 
     def string(self, key: str, table: dict[str, Any] | None = None, *, required: bool = False) -> str | None:
@@ -258,7 +222,7 @@ class _RuleChecker:
                  "ladder": ("half_life", "weights", *LEVELS)}[kind]
         for key in body:
             if key not in known:
-                self.problem(kind, f'{kind}: unknown key "{key}" (known keys: {", ".join(known)})')
+                self.problem(kind, f'{kind}: unknown key "{key}"{did_you_mean(key, known)}')
         if kind == "count":
             return self._count(body)
         if kind == "combination":

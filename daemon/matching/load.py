@@ -1,16 +1,13 @@
-"""Rule files (TOML) -> validated rule objects, with every problem reported at once with file, line and rule id.
+"""Parsed rule files -> validated matching rules, with every problem reported at once with file, line and rule id.
 
-Top-level tables a rule directory may hold: `[[rule]]`, `[[unit]]` (unit families for quantities), `[[place]]`
-and `[[actor]]` (the gazetteer). `[[escalation]]` belongs to the escalation stage, which validates it; it is skipped
-here. Unit families and gazetteer entries are shared by all files of the load.
+The tables compiled here: `[[rule]]`, `[[unit]]` (unit families for quantities), `[[place]]` and `[[actor]]` (the
+gazetteer) and `[terms]` (named term lists). The files are read by `rulefiles.py`; `[[escalation]]` is compiled by
+the escalation stage. Unit families, gazetteer entries and term lists are shared by all files of the load.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,17 +15,14 @@ from typing import Any
 
 import re2
 
-from tocsin.errors import RuleError
 from tocsin.items import Item
 from tocsin.matching import conditions as c
 from tocsin.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
 from tocsin.matching.quantities import UnitFamily
 from tocsin.matching.terms import RE2_OPTIONS, term_problem
+from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 
-TABLE_ARRAYS = ("rule", "unit", "place", "actor")
-TOP_LEVEL_KEYS = (*TABLE_ARRAYS, "terms")
-FOREIGN_TOP_LEVEL_KEYS = ("escalation",)
 META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled")
 CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors")
 NEAR_KEYS = ("a", "b", "within")
@@ -71,78 +65,6 @@ class LoadedRules:
     files: tuple[Path, ...]
 
 
-def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
-    files: list[Path] = []
-    problems: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.toml")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(f"{_shown(path)}: rule path does not exist")
-    return files, problems
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _did_you_mean(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
-
-
-class _File:
-    """One parsed rule file and a way to find the line of a key in its text (tomllib gives no positions)."""
-
-    def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
-        self.path = path
-        self.name = _shown(path)
-        self.lines = text.splitlines()
-        self.data = data
-        self.headers = {kind: self._headers(kind) for kind in TABLE_ARRAYS}
-        self._all_headers = sorted(line for lines in self.headers.values() for line in lines)
-
-    def _headers(self, kind: str) -> list[int]:
-        header = re.compile(rf"^\s*\[\[\s*{kind}\s*\]\]")
-        return [number for number, line in enumerate(self.lines, start=1) if header.match(line)]
-
-    def top_line(self, key: str) -> int | None:
-        pattern = re.compile(rf"^\s*(?:\[\[?\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
-        return next((number for number, line in enumerate(self.lines, start=1) if pattern.match(line)), None)
-
-    def line(self, kind: str, index: int, key: str | None = None) -> int | None:
-        headers = self.headers[kind]
-        if index >= len(headers):
-            return None
-        first = headers[index]
-        following = bisect_right(self._all_headers, first)
-        last = self._all_headers[following] if following < len(self._all_headers) else len(self.lines) + 1
-        if key is None:
-            return first
-        exact = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        table = re.compile(rf"^\s*\[\[?\s*{kind}\.{re.escape(key)}\b")
-        anywhere = re.compile(rf"(?<![\w-]){re.escape(key)}\s*=")
-        for pattern in (exact, table, anywhere):
-            for number in range(first, last):
-                if pattern.search(self.lines[number - 1]):
-                    return number
-        return first
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, where: _File, line: int | None, subject: str, message: str) -> None:
-        location = f"{where.name}:{line}" if line else where.name
-        self.messages.append(f"{location}: {subject}{': ' if subject else ''}{message}")
-
-
 def _strings(value: Any) -> tuple[str, ...] | None:
     """A string or a list of strings as a tuple; None when it is neither."""
     if isinstance(value, str):
@@ -155,7 +77,7 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 class _RuleBuilder:
     """Builds one rule's condition tree, reporting problems against the rule's file and line."""
 
-    def __init__(self, source: _File, index: int, rule_id: str, problems: _Problems, loaded: _Shared) -> None:
+    def __init__(self, source: RuleFile, index: int, rule_id: str, problems: Problems, loaded: _Shared) -> None:
         self.source = source
         self.index = index
         self.subject = f'rule "{rule_id}"'
@@ -177,7 +99,7 @@ class _RuleBuilder:
                 self.top_key = key
             if key not in CONDITION_KEYS:
                 known = (*META_KEYS, *CONDITION_KEYS) if top else CONDITION_KEYS
-                self.problem(f'unknown key "{path}{key}"{_did_you_mean(key, known)}', key)
+                self.problem(f'unknown key "{path}{key}"{did_you_mean(key, known)}', key)
                 failed = True
                 continue
             child = self.key(key, value, f"{path}{key}")
@@ -234,7 +156,7 @@ class _RuleBuilder:
             if term.startswith("@"):
                 named = self.shared.term_lists.get(term[1:])
                 if named is None:
-                    hint = _did_you_mean(term[1:], sorted(self.shared.term_lists)).replace("known keys", "known lists")
+                    hint = did_you_mean(term[1:], sorted(self.shared.term_lists), "known lists")
                     self.problem(f'{path}: unknown term list "{term}"{hint}')
                     valid = False
                 else:
@@ -252,7 +174,7 @@ class _RuleBuilder:
             return None
         for key in value:
             if key not in NEAR_KEYS:
-                self.problem(f'{path}: unknown key "{key}"{_did_you_mean(key, NEAR_KEYS)}')
+                self.problem(f'{path}: unknown key "{key}"{did_you_mean(key, NEAR_KEYS)}')
         sides = []
         for side in ("a", "b"):
             terms = _strings(value.get(side))
@@ -285,7 +207,7 @@ class _RuleBuilder:
             unit = parsed["unit"]
             family = self.shared.units.get(unit)
             if family is None:
-                hint = _did_you_mean(unit, sorted(self.shared.units)).replace("known keys", "known units")
+                hint = did_you_mean(unit, sorted(self.shared.units), "known units")
                 self.problem(f'{path}: unknown unit family "{unit}"{hint}')
                 continue
             threshold = float(parsed["value"].replace(",", "").replace("_", ""))
@@ -329,7 +251,7 @@ class _RuleBuilder:
         valid = True
         for name in names:
             if name.lower() not in known:
-                hint = _did_you_mean(name.lower(), sorted(known)).replace("known keys", f"known {kind} lists")
+                hint = did_you_mean(name.lower(), sorted(known), f"known {kind} lists")
                 self.problem(f'{path}: unknown {kind} list "{name}"{hint}')
                 valid = False
                 continue
@@ -344,42 +266,18 @@ class _Shared:
     term_lists: dict[str, tuple[str, ...]]
 
 
-def _read(path: Path, problems: list[str]) -> _File | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{_shown(path)}: cannot read: {exc}")
-        return None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        problems.append(f"{_shown(path)}:{where.group(1) if where else '?'}: TOML syntax error: {message}")
-        return None
-    return _File(path, text, data)
-
-
-def _tables(source: _File, kind: str, problems: _Problems) -> list[dict[str, Any]]:
-    value = source.data.get(kind, [])
-    if not isinstance(value, list) or not all(isinstance(table, dict) for table in value):
-        problems.add(source, None, "", f'"{kind}" must be written as [[{kind}]] tables')
-        return []
-    return value
-
-
-def _check_keys(source: _File, kind: str, index: int, table: dict[str, Any], known: Sequence[str],
-                subject: str, problems: _Problems) -> None:
+def _check_keys(source: RuleFile, kind: str, index: int, table: dict[str, Any], known: Sequence[str],
+                subject: str, problems: Problems) -> None:
     for key in table:
         if key not in known:
             problems.add(source, source.line(kind, index, key), subject,
-                         f'unknown key "{key}"{_did_you_mean(key, known)}')
+                         f'unknown key "{key}"{did_you_mean(key, known)}')
 
 
-def _units(sources: list[_File], problems: _Problems) -> dict[str, UnitFamily]:
+def _units(sources: list[RuleFile], problems: Problems) -> dict[str, UnitFamily]:
     units: dict[str, UnitFamily] = {}
     for source in sources:
-        for index, table in enumerate(_tables(source, "unit", problems)):
+        for index, table in enumerate(source.tables("unit", problems)):
             name = table.get("name")
             subject = f'unit "{name}"' if isinstance(name, str) else f"unit #{index + 1}"
             _check_keys(source, "unit", index, table, UNIT_KEYS, subject, problems)
@@ -410,11 +308,11 @@ def _units(sources: list[_File], problems: _Problems) -> dict[str, UnitFamily]:
     return units
 
 
-def _gazetteer(sources: list[_File], problems: _Problems) -> Gazetteer:
+def _gazetteer(sources: list[RuleFile], problems: Problems) -> Gazetteer:
     entries: list[GazetteerEntry] = []
     for source in sources:
         for kind in ("place", "actor"):
-            for index, table in enumerate(_tables(source, kind, problems)):
+            for index, table in enumerate(source.tables(kind, problems)):
                 name = table.get("name")
                 subject = f'{kind} "{name}"' if isinstance(name, str) else f"{kind} #{index + 1}"
                 _check_keys(source, kind, index, table, ENTRY_KEYS, subject, problems)
@@ -431,7 +329,7 @@ def _gazetteer(sources: list[_File], problems: _Problems) -> Gazetteer:
     return Gazetteer(tuple(entries))
 
 
-def _term_lists(sources: list[_File], problems: _Problems) -> dict[str, tuple[str, ...]]:
+def _term_lists(sources: list[RuleFile], problems: Problems) -> dict[str, tuple[str, ...]]:
     """Named term lists (`[terms]` tables) that rules use as `@name`, shared by all files."""
     lists: dict[str, tuple[str, ...]] = {}
     for source in sources:
@@ -455,18 +353,18 @@ def _term_lists(sources: list[_File], problems: _Problems) -> dict[str, tuple[st
     return lists
 
 
-def _rules(sources: list[_File], shared: _Shared, problems: _Problems) -> list[Rule]:
+def _rules(sources: list[RuleFile], shared: _Shared, problems: Problems) -> list[Rule]:
     rules: list[Rule] = []
     first_seen: dict[str, str] = {}
     for source in sources:
-        for index, table in enumerate(_tables(source, "rule", problems)):
+        for index, table in enumerate(source.tables("rule", problems)):
             rule = _rule(source, index, table, shared, problems, first_seen)
             if rule is not None and table.get("enabled", True):
                 rules.append(rule)
     return rules
 
 
-def _rule(source: _File, index: int, table: dict[str, Any], shared: _Shared, problems: _Problems,
+def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, problems: Problems,
           first_seen: dict[str, str]) -> Rule | None:
     rule_id = table.get("id")
     if not isinstance(rule_id, str) or not rule_id.strip():
@@ -510,20 +408,15 @@ def _rule(source: _File, index: int, table: dict[str, Any], shared: _Shared, pro
     )
 
 
-def load(paths: Sequence[Path]) -> LoadedRules:
-    """Read and validate every *.toml under `paths`; raise RuleError listing every problem found."""
-    files, messages = rule_files(paths)
-    sources = [source for path in files if (source := _read(path, messages))]
-    problems = _Problems()
-    problems.messages = messages
-    for source in sources:
-        for key in source.data:
-            if key not in TOP_LEVEL_KEYS and key not in FOREIGN_TOP_LEVEL_KEYS:
-                hint = _did_you_mean(key, TOP_LEVEL_KEYS).replace("known keys", "a rule file holds")
-                problems.add(source, source.top_line(key), "", f'unknown top-level key "{key}"{hint}')
+def compile_rules(read: RuleFiles) -> LoadedRules:
+    """The matching rules of files already read; their problems are added to `read.problems` (the caller raises)."""
+    sources, problems = read.parsed, read.problems
     shared = _Shared(units=_units(sources, problems), gazetteer=_gazetteer(sources, problems),
                      term_lists=_term_lists(sources, problems))
     rules = _rules(sources, shared, problems)
-    if problems.messages:
-        raise RuleError(problems.messages)
-    return LoadedRules(tuple(rules), shared.units, shared.gazetteer, tuple(files))
+    return LoadedRules(tuple(rules), shared.units, shared.gazetteer, read.files)
+
+
+def load(paths: Sequence[Path]) -> LoadedRules:
+    """Read and validate every *.toml under `paths`; raise RuleError listing every problem found."""
+    return compile_rule_files(paths, compile_rules)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tocsin.config import Settings
 from tocsin.errors import ConfigError
-from tocsin.matching.load import rule_files as files_to_load
 from tocsin.rulebook import RuleBook
+from tocsin.rulefiles import rule_files as files_to_load
 from tocsin.runtime import metrics
 from tocsin.runtime.systemd import Notifier
 
