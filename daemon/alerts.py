@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from tocsin.alert_kinds import AlertKind
 from tocsin.items import Item, content_hash
 from tocsin.matching.model import Deadline, Evidence, Quantity
 from tocsin.severity import Severity
 
 ALERT_JSON_VERSION = 1
-
-AlertKind = Literal["match", "story_update", "escalation", "deadline_reminder", "digest", "test"]
-
 
 def iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")

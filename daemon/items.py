@@ -5,32 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# Query parameters that only say where a click came from; two links that differ in these are one article.
-_TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ocid", "cmpid", "smid", "ref_src"}
-)
-_TRACKING_PREFIXES = ("utm_", "at_", "__twitter")
-
-
-def canonical_link(link: str) -> str:
-    """Lower-case scheme and host, no fragment, no tracking parameters, no default port, sorted query."""
-    parts = urlsplit(link.strip())
-    if parts.scheme not in ("http", "https"):
-        return link.strip()
-    host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
-    ):
-        host = f"{host}:{parts.port}"
-    query = [
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if key.lower() not in _TRACKING_PARAMS and not key.lower().startswith(_TRACKING_PREFIXES)
-    ]
-    path = parts.path or "/"
-    return urlunsplit((parts.scheme.lower(), host, path, urlencode(sorted(query)), ""))
+from tocsin.urls import canonical_link
 
 
 def content_hash(*texts: str) -> str:

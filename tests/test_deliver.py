@@ -13,11 +13,12 @@ from tests.alert_factory import config, make_alert, setup
 from tests.servers.webhook_receiver import WebhookReceiver
 from tocsin.clock import SystemClock
 from tocsin.config.delivery import ConsoleReceiver
-from tocsin.deliver.base import one_line, safe_link
+from tocsin.deliver.base import one_line
 from tocsin.deliver.receivers.console import ConsoleSender
 from tocsin.deliver.route import Router
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.runtime import metrics
+from tocsin.urls import safe_link
 
 
 def test_a_rolled_back_decision_leaves_nothing_in_the_outbox(tmp_path: Path) -> None:

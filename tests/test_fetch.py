@@ -12,7 +12,8 @@ from tests.servers.feed_server import FeedServer, running_server
 from tocsin import __version__
 from tocsin.config.feeds import HttpConfig
 from tocsin.errors import FetchError
-from tocsin.fetch.client import Fetcher, Validators, redact_url
+from tocsin.fetch.client import Fetcher, Validators
+from tocsin.urls import redact_url
 
 FAST = HttpConfig(
     connect_timeout=timedelta(seconds=2), read_timeout=timedelta(milliseconds=500),

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 
 from tocsin.cli.common import EX_OK, add_config_argument, open_state
-from tocsin.fetch.client import redact_url
 from tocsin.store.feeds import FeedState, FeedStates
 from tocsin.units import format_duration
+from tocsin.urls import redact_url
 
 
 def register(parser: argparse.ArgumentParser) -> None:

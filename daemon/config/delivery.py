@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from tocsin.alerts import AlertKind
+from tocsin.alert_kinds import AlertKind
 from tocsin.config.types import Duration, SecretRef, StrictModel
 from tocsin.severity import Severity
 

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
-from urllib.parse import quote, urlsplit
 
 from tocsin.alerts import Alert
-
-_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
-"""Characters a URL may carry as they are; anything else (spaces, quotes, <, >, |, non-ASCII) is percent-encoded,
-so a link cannot end the markup it sits in early."""
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+from tocsin.urls import CONTROL_CHARACTERS as _CONTROL
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +71,6 @@ def headline(alerts: Sequence[Alert]) -> str:
     top = max(alerts, key=lambda alert: alert.severity.rank)  # the first of the most severe
     more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
     return f"{top.severity.value.upper()}: {one_line(top.title, 200)}{more}"
-
-
-def safe_link(url: str) -> str | None:
-    """The link when it is an absolute http(s) URL (feed links are untrusted: no javascript:, data:, file:)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or _CONTROL.search(url):
-        return None
-    return url.strip()
-
-
-def encoded_link(url: str) -> str | None:
-    """A safe link (see safe_link) percent-encoded so that it is a valid URL for chat services, which refuse or cut
-    links with spaces and read `|`, `<`, `>` as markup: `https://x.example/a b|c` -> `https://x.example/a%20b%7Cc`."""
-    link = safe_link(url)
-    return quote(link, safe=_URL_SAFE) if link else None
 
 
 def utf16_length(text: str) -> int:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tocsin.alerts import Alert, iso
-from tocsin.deliver.base import encoded_link, headline, one_line, truncate, utf16_length
+from tocsin.deliver.base import headline, one_line, truncate, utf16_length
 from tocsin.severity import Severity
+from tocsin.urls import encoded_link
 
 _SEVERITY_COLOUR = {
     Severity.INFO: 0x9E9E9E, Severity.LOW: 0x2196F3, Severity.MEDIUM: 0xFFC107, Severity.HIGH: 0xFF5722,

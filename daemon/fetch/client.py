@@ -1,6 +1,6 @@
 """Fetching feeds over HTTP: conditional GET, a size cap while streaming, redirects, Retry-After, concurrency limits.
 
-One httpx client over the lean HTTP/1.1 transport (daemon/transport.py; httpx's own transport when a proxy is
+One httpx client over the lean HTTP/1.1 transport (fetch/transport.py; httpx's own transport when a proxy is
 set), with in-flight requests bounded globally and per host by semaphores.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,23 +19,13 @@ from tocsin.backoff import parse_retry_after
 from tocsin.config.feeds import HttpConfig
 from tocsin.errors import FetchError
 from tocsin.fetch.transport import LeanTransport
+from tocsin.urls import redact_url
 
 USER_AGENT = f"tocsin/{__version__} (+https://github.com/tocsin/tocsin)"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password@, for logs and error messages."""
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)

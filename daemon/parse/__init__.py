@@ -7,10 +7,10 @@ are then read by the fast expat reader (about 1 ms for 50 items), everything els
 
 from tocsin.parse.document import parse_fast, parse_feed, parse_loose
 from tocsin.parse.guard import refuse_entity_declarations
-from tocsin.parse.normalize import absolute_link
 from tocsin.parse.pool import Parser
 from tocsin.parse.source import FeedSource, ParsedFeed
 from tocsin.parse.text import plain_text
+from tocsin.urls import absolute_link
 
 __all__ = [
     "FeedSource", "ParsedFeed", "Parser", "absolute_link", "parse_fast", "parse_feed", "parse_loose", "plain_text",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tocsin.fetch.client import redact_url
 from tocsin.parse.fast import read_fast
 from tocsin.parse.guard import checked_body
 from tocsin.parse.loose import read_loose
 from tocsin.parse.normalize import normalize
 from tocsin.parse.source import FeedSource, ParsedFeed
+from tocsin.urls import redact_url
 
 
 def parse_feed(body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed:

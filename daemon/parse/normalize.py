@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
 
-from tocsin.items import Item, canonical_link, content_hash
+from tocsin.items import Item, content_hash
 from tocsin.parse.raw import RawEntry, RawFeed, Text
 from tocsin.parse.source import FeedSource, ParsedFeed
 from tocsin.parse.text import collapse, plain_text
+from tocsin.urls import absolute_link, canonical_link
 
 MAX_SUMMARY_CHARS = 20_000
 MAX_TITLE_CHARS = 1_000
@@ -85,18 +85,3 @@ def _item(entry: RawEntry, source: FeedSource, language: str | None, fetched_at:
 def _field_text(text: Text, limit: int) -> str:
     """Markup is stripped only where the field is HTML, so a plain-text title about "<!ENTITY>" keeps its words."""
     return plain_text(text.value, limit) if text.is_html else collapse(text.value, limit)
-
-
-def absolute_link(link: str, base: str) -> str:
-    """The link resolved against the feed URL; empty when it is not http(s) (javascript:, mailto:, ...)."""
-    link = link.strip()
-    if not link:
-        return ""
-    try:
-        if not link.startswith(("http://", "https://")):
-            # Already absolute (nearly every link) needs no join: it would only re-assemble the same parts.
-            link = urljoin(base, link)
-        parts = urlsplit(link)
-    except ValueError:
-        return ""
-    return link if parts.scheme in ("http", "https") and parts.hostname else ""

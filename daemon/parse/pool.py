@@ -19,9 +19,9 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from tocsin.errors import ParseError
-from tocsin.fetch.client import redact_url
 from tocsin.parse.document import parse_fast, parse_feed, parse_loose
 from tocsin.parse.source import FeedSource, ParsedFeed
+from tocsin.urls import redact_url
 
 log = logging.getLogger(__name__)
 

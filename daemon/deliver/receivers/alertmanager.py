@@ -22,10 +22,11 @@ import httpx
 from tocsin.alerts import Alert, iso
 from tocsin.clock import Clock
 from tocsin.config.delivery import AlertmanagerReceiver
-from tocsin.deliver.base import Outcome, encoded_link, one_line, plain_block
+from tocsin.deliver.base import Outcome, one_line, plain_block
 from tocsin.deliver.receivers.http import JsonClient, header_safe
 from tocsin.escalate.rules import LEVEL_SEVERITY
 from tocsin.severity import Severity
+from tocsin.urls import encoded_link
 
 _ALERTNAME = re.compile(r"[^A-Za-z0-9_:-]+")
 

@@ -18,9 +18,10 @@ import aiosmtplib
 from tocsin.alerts import Alert, iso
 from tocsin.clock import Clock
 from tocsin.config.delivery import EmailReceiver
-from tocsin.deliver.base import Outcome, headline, one_line, safe_link
+from tocsin.deliver.base import Outcome, headline, one_line
 from tocsin.deliver.text import render
 from tocsin.items import content_hash
+from tocsin.urls import safe_link
 
 
 def _domain(address: str) -> str:

@@ -10,10 +10,11 @@ import httpx
 
 from tocsin.alerts import Alert
 from tocsin.config.delivery import NtfyReceiver
-from tocsin.deliver.base import Outcome, encoded_link, headline, one_line
+from tocsin.deliver.base import Outcome, headline, one_line
 from tocsin.deliver.formats import PLAIN, alert_lines, fit_bytes
 from tocsin.deliver.receivers.http import JsonClient, header_safe
 from tocsin.severity import Severity
+from tocsin.urls import encoded_link
 
 NTFY_MESSAGE_BYTES = 4096
 PRIORITY = {Severity.INFO: 2, Severity.LOW: 2, Severity.MEDIUM: 3, Severity.HIGH: 4, Severity.CRITICAL: 5}

@@ -11,9 +11,10 @@ import httpx
 
 from tocsin.alerts import Alert, iso
 from tocsin.config.delivery import PagerDutyReceiver
-from tocsin.deliver.base import Outcome, encoded_link, one_line
+from tocsin.deliver.base import Outcome, one_line
 from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer
 from tocsin.severity import Severity
+from tocsin.urls import encoded_link
 
 PAGERDUTY_SUMMARY = 1024
 SEVERITY = {Severity.INFO: "info", Severity.LOW: "info", Severity.MEDIUM: "warning", Severity.HIGH: "error",

@@ -13,10 +13,11 @@ import httpx
 
 from tocsin.alerts import Alert
 from tocsin.config.delivery import TeamsReceiver
-from tocsin.deliver.base import Outcome, encoded_link, headline, one_line
+from tocsin.deliver.base import Outcome, headline, one_line
 from tocsin.deliver.formats import MAX_ALERTS_SHOWN
 from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer
 from tocsin.errors import ConfigError
+from tocsin.urls import encoded_link
 
 TEAMS_MESSAGE_BYTES = 28000
 _ACTIONS = 5
