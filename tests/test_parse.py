@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +240,79 @@ def test_entries_known_from_the_previous_body_are_passed_over(make_ill_formed: b
     assert [item.id for item in second.items] == ["d", "c"]
     assert second.passed_over == {first.item_digests[0]}
     assert not set(second.item_digests) & set(first.item_digests)
+
+
+@pytest.mark.parametrize("hiding_place", ['SYSTEM "<a"', "SYSTEM '<a'", 'PUBLIC "-//x//<rss" "<b"'])
+def test_a_quoted_literal_cannot_hide_an_internal_subset(hiding_place: str) -> None:
+    body = (f'<?xml version="1.0"?><!DOCTYPE rss {hiding_place} [<!ENTITY a "{"x" * 1000}">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><rss version="2.0"><channel><title>&b;</title>'
+            "<item><title>&b;</title><link>/a</link></item></channel></rss>").encode()
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(body, SOURCE, FETCHED)
+
+
+def test_an_ill_formed_prolog_with_a_declaration_is_refused() -> None:
+    body = b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "<a" junk [<!ENTITY a "x">]><rss><channel></channel></rss>'
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(body, SOURCE, FETCHED)
+
+
+async def test_parse_workers_have_their_address_space_capped() -> None:
+    parser = Parser(inline_limit=0, worker_memory_limit=768 * 2**20)
+    try:
+        await parser.parse(rss("<item><title>x</title><link>/x</link></item>"), SOURCE, FETCHED)
+        pool = parser._executor
+        assert isinstance(pool, ProcessPoolExecutor)
+        for process in pool._processes.values():
+            limits = await asyncio.to_thread(Path(f"/proc/{process.pid}/limits").read_text)
+            assert re.search(r"Max address space\s+805306368\s+805306368", limits), limits
+    finally:
+        parser.close()
+
+
+ORPHAN_SCRIPT = """
+import asyncio, sys, time
+from datetime import UTC, datetime
+from tocsin.parse import FeedSource, Parser
+
+async def main() -> None:
+    parser = Parser(inline_limit=0)
+    source = FeedSource(name="w", url="https://example.org/", tags=(), language="en")
+    await parser.parse(b"<rss><channel><title>t</title></channel></rss>", source, datetime.now(UTC))
+    print("ready", flush=True)
+    time.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").iterdir():
+            children = (task / "children").read_text().split()
+            found.update(int(child) for child in children)
+            pending.extend(int(child) for child in children)
+    return found
+
+
+def test_parse_workers_exit_when_the_daemon_is_killed(tmp_path: Path) -> None:
+    script = tmp_path / "daemon.py"
+    script.write_text(ORPHAN_SCRIPT)
+    daemon = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stdout is not None and daemon.stdout.readline() == "ready\n"
+        helpers = _descendants(daemon.pid)
+        assert helpers, "the pool started no process"
+    finally:
+        daemon.kill()
+        daemon.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in helpers):
+        time.sleep(0.1)
+    left = [pid for pid in helpers if Path(f"/proc/{pid}/cmdline").exists()
+            and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+    assert not left, f"still running after the daemon's SIGKILL: {left}"

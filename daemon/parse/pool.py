@@ -5,6 +5,10 @@ trip to a worker process (the body pickled out, the items pickled back), so bodi
 right on the event loop, one per loop iteration: the loop waits a few milliseconds at most. feedparser (6-10x
 slower, hundreds of milliseconds for a large feed) and large bodies go to the pool, which also uses the second
 core.
+
+A worker is hostile input's first stop, so each one is bounded: its address space is capped (WORKER_MEMORY_LIMIT,
+a MemoryError costs the feed being parsed), and it exits when the daemon does, even on SIGKILL outside systemd,
+where nothing else would reap it (its parent is the forkserver, which a live worker keeps alive in turn).
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import resource
+import select
 import signal
+import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,9 +37,29 @@ INLINE_LIMIT = 128 * 1024
 """Bodies up to this size are tried with the fast reader on the event loop (about 4 ms of CPU at the limit)."""
 
 
-def _ignore_interrupts() -> None:
+WORKER_MEMORY_LIMIT = 1024 * 1024 * 1024
+"""Address space of one parse worker, in bytes: a few times what the largest accepted body needs."""
+
+
+def _prepare_worker(daemon_pid: int, memory_limit: int) -> None:
     # Ctrl-C reaches the whole process group; the service decides when workers stop, not the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    except (OSError, ValueError) as exc:
+        # The systemd unit forbids setrlimit (its MemoryMax= bounds the whole service instead).
+        log.debug("parse worker memory not capped: %s", exc)
+    threading.Thread(target=_exit_with, args=(daemon_pid,), name="tocsin-daemon-watch", daemon=True).start()
+
+
+def _exit_with(daemon_pid: int) -> None:
+    """Exit this worker as soon as the daemon process is gone."""
+    try:
+        watched = os.pidfd_open(daemon_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    select.select([watched], [], [])  # a pidfd turns readable when its process exits
+    os._exit(1)
 
 
 class Parser:
@@ -43,8 +71,16 @@ class Parser:
     rebuilt and the feed being parsed reports an error.
     """
 
-    def __init__(self, workers: int = 2, *, use_processes: bool = True, inline_limit: int = INLINE_LIMIT) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        use_processes: bool = True,
+        inline_limit: int = INLINE_LIMIT,
+        worker_memory_limit: int = WORKER_MEMORY_LIMIT,
+    ) -> None:
         self._workers = workers
+        self._worker_memory_limit = worker_memory_limit
         self._use_processes = use_processes
         self._inline_limit = inline_limit
         self._executor: Executor | None = None
@@ -61,7 +97,8 @@ class Parser:
                 pool = ProcessPoolExecutor(
                     max_workers=self._workers,
                     mp_context=multiprocessing.get_context("forkserver"),
-                    initializer=_ignore_interrupts,
+                    initializer=_prepare_worker,
+                    initargs=(os.getpid(), self._worker_memory_limit),
                 )
                 if probe:
                     # Fail now, not at the first feed, when processes cannot be started here.
@@ -94,6 +131,11 @@ class Parser:
         executor = self._executor or await self._ready_executor()
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, work, body, source, fetched_at)
+        except MemoryError:
+            raise ParseError(
+                f'feed "{source.name}" ({redact_url(source.url)}): refused: parsing it needs more than the '
+                f"parse worker's {self._worker_memory_limit // 2**20} MiB"
+            ) from None
         except BrokenProcessPool:
             if self._executor is executor:
                 executor.shutdown(wait=False, cancel_futures=True)
