@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from email.utils import formatdate
@@ -27,18 +28,16 @@ def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
-@pytest.mark.slow
-def test_run_once_delivers_a_signed_schema_valid_alert(tmp_path: Path) -> None:
-    feeds = FeedServer().start()
-    try:
-        feed = feeds.add_feed("world")
-        feed.items.append(FeedItem(
-            guid="heli-1", title="Syrian army helicopter shot down over Idlib",
-            link="https://news.example.org/idlib/heli-1",
-            description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
-            pub_date=formatdate(usegmt=True),
-        ))
-        extra = f"""
+def one_shootdown_feed(feeds: FeedServer) -> str:
+    """The extra config for one feed whose one article fires the default pack's shootdown rule."""
+    feed = feeds.add_feed("world")
+    feed.items.append(FeedItem(
+        guid="heli-1", title="Syrian army helicopter shot down over Idlib",
+        link="https://news.example.org/idlib/heli-1",
+        description="A Syrian army helicopter was shot down by rebels over Idlib province, a war monitor said.",
+        pub_date=formatdate(usegmt=True),
+    ))
+    return f"""
 [rules]
 paths = ["{REPO / 'rules'}"]
 [[feeds]]
@@ -46,6 +45,29 @@ name = "world"
 url = "{feeds.url('/feed/world')}"
 backfill = true
 """
+
+
+@pytest.mark.slow
+def test_run_once_exits_75_when_an_alert_stays_undelivered(tmp_path: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    feeds = FeedServer().start()
+    try:
+        extra = '[http]\ntotal_timeout = "3s"\n' + one_shootdown_feed(feeds)
+        config = webhook_config_file(tmp_path, f"http://127.0.0.1:{closed_port}/hook", SECRET, extra)
+        result = tocsin("run", "--once", "--config", str(config))
+    finally:
+        feeds.close()
+    assert result.returncode == 75, result.stderr
+    assert "0 feed(s) failed" in result.stderr and "still pending" in result.stderr
+
+
+@pytest.mark.slow
+def test_run_once_delivers_a_signed_schema_valid_alert(tmp_path: Path) -> None:
+    feeds = FeedServer().start()
+    try:
+        extra = one_shootdown_feed(feeds)
         with WebhookReceiver(secret=SECRET) as receiver:
             config = webhook_config_file(tmp_path, receiver.url, SECRET, extra)
             result = tocsin("run", "--once", "--config", str(config))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -55,9 +57,52 @@ def test_readable_report_highlights_evidence() -> None:
     assert "»shoot down«" in done.stdout and "»helicopter«" in done.stdout
 
 
-def test_nothing_matched_is_success_with_no_output() -> None:
+def test_nothing_matched_is_success_with_no_output_and_a_count_on_stderr(tmp_path: Path) -> None:
     done = tocsin("--rules", str(DEFAULT_RULES), "--json", "-", stdin="Local bakery wins award\n")
     assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr.strip() == "0 of 1 item(s) matched"
+    quiet = tmp_path / "quiet.txt"
+    quiet.write_text("Village fete postponed\nRain expected.\n")
+    done = tocsin("--rules", str(DEFAULT_RULES), str(quiet), "-", stdin="Local bakery wins award\n")
+    assert "0 of 2 item(s) matched" in done.stderr
+    done = tocsin("--rules", str(DEFAULT_RULES), "-", stdin=f"{SEED_TITLE}\n")
+    assert "matched" not in done.stderr
+
+
+def on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """What `tocsin match` writes to a real pseudo-terminal (so stdout.isatty() is true)."""
+    controller, terminal = pty.openpty()
+    try:
+        subprocess.run([sys.executable, "-m", "tocsin", "match", *args], input=f"{SEED_TITLE}\n".encode(),
+                       stdout=terminal, stderr=subprocess.DEVNULL, timeout=60, check=True, env=env)
+        os.close(terminal)
+        terminal = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal side is closed and everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(controller)
+        if terminal != -1:
+            os.close(terminal)
+
+
+def test_colour_on_a_terminal_unless_no_color_or_never() -> None:
+    base = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    rules = ("--rules", str(DEFAULT_RULES))
+    assert "\033[1;31mshoot down\033[0m" in on_a_terminal(*rules, "-", env=base)
+    assert "\033[" not in on_a_terminal(*rules, "-", env={**base, "NO_COLOR": "1"})
+    assert "»shoot down«" in on_a_terminal(*rules, "--color", "never", "-", env=base)
+    # Explicit --color=always wins over NO_COLOR, and colours a pipe too.
+    assert "\033[1;31m" in on_a_terminal(*rules, "--color", "always", "-", env={**base, "NO_COLOR": "1"})
+    piped = tocsin(*rules, "--color", "always", "-", stdin=f"{SEED_TITLE}\n")
+    assert "\033[1;31mshoot down" in piped.stdout
 
 
 def test_feed_file_and_url(tmp_path: Path, server: FeedServer) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from tocsin.errors import ConfigError, RuleError, StoreError
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 EX_OK = 0
 EX_FAILURE = 1
 EX_USAGE = 64
+EX_TEMPFAIL = 75
+"""sysexits.h EX_TEMPFAIL: `run --once` ran to the end but a feed failed or an alert is still undelivered; cron (or
+a wrapper) can tell this from success and from a broken configuration."""
 EX_CONFIG = 78
 """sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus=78 keeps a bad config from restart-looping."""
 
@@ -26,6 +30,19 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="PATH", help="configuration file (default: $TOCSIN_CONFIG, else /etc/tocsin/tocsin.toml)"
     )
+
+
+def add_color_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the output: auto (on a terminal, unless NO_COLOR is set), always or never")
+
+
+def use_color(choice: str, stream: TextIO) -> bool:
+    """Whether to write ANSI colour to `stream`: an explicit --color wins; auto means a terminal and no NO_COLOR
+    (https://no-color.org: any non-empty value turns colour off)."""
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def print_problems(problems: list[str]) -> None:

@@ -1,7 +1,8 @@
 """`tocsin match`: run the rules on documents (feed files, URLs, plain-text files or text on stdin); no state, no
 delivery.
 
-Exit 0 whether or not anything matched, 1 when a source cannot be read or parsed, 78 when the rules are invalid.
+Exit 0 whether or not anything matched (when nothing did, stderr says "0 of N item(s) matched"), 1 when a source
+cannot be read or parsed, 78 when the rules are invalid. Colour on a terminal, off with NO_COLOR or --color=never.
 The `--json` line shape is documented in docs/match-output.md and is a contract: add fields, never rename.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_color_argument, print_problems, use_color
 from tocsin.errors import ParseError, RuleError
 from tocsin.fetch.client import USER_AGENT
 from tocsin.items import Item, content_hash
@@ -41,6 +42,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per matching item (docs/match-output.md)")
     parser.add_argument("--now", metavar="ISO8601", type=_timestamp,
                         help="reference time for items without a publication date (default: now)")
+    add_color_argument(parser)
     parser.add_argument("sources", metavar="SOURCE", nargs="+")
     parser.set_defaults(handler=handle)
 
@@ -169,7 +171,8 @@ def handle(args: argparse.Namespace) -> int:
         return EX_CONFIG
     now: datetime = args.now or datetime.now(UTC)
     status = EX_OK
-    tty = sys.stdout.isatty()
+    tty = use_color(args.color, sys.stdout)
+    read = matched = 0
     for source in args.sources:
         try:
             items = read_items(source, now, sys.stdin)
@@ -177,12 +180,17 @@ def handle(args: argparse.Namespace) -> int:
             print(f"error: {source}: {exc}", file=sys.stderr)
             status = EX_FAILURE
             continue
+        read += len(items)
         for item in items:
             matches = rules.match(item, now=now)
             if not matches:
                 continue
+            matched += 1
             if args.json:
                 print(json.dumps(item_json(item, matches), ensure_ascii=False), flush=True)
             else:
                 print_report(item, matches, sys.stdout, tty)
+    if not matched:
+        # Silence would look like a hang or a broken pipe; stdout stays empty so `--json` consumers see no lines.
+        print(f"0 of {read} item(s) matched", file=sys.stderr)
     return status

@@ -8,7 +8,15 @@ import logging
 import resource
 import signal
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
+from tocsin.cli.common import (
+    EX_CONFIG,
+    EX_FAILURE,
+    EX_OK,
+    EX_TEMPFAIL,
+    add_config_argument,
+    load_settings_and_rules,
+    print_problems,
+)
 from tocsin.config import Settings
 from tocsin.errors import ConfigError, StoreError
 from tocsin.rulebook import RuleBook
@@ -77,12 +85,14 @@ async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: O
     await service.start()
     if operations is not None:
         await operations.start(service)
+    status = EX_OK
     try:
         if once:
             outcomes = await service.run_once()
             counts = {outcome.value: list(outcomes.values()).count(outcome) for outcome in PollOutcome}
             log.info("polled %d feed(s): %s", len(outcomes),
                      ", ".join(f"{count} {name}" for name, count in counts.items() if count))
+            status = once_status(counts, service.status().pending_alerts)
         else:
             log.info("tocsin running: %d feed(s) enabled, %s",
                      sum(1 for feed in settings.feeds if feed.enabled), rules.describe())
@@ -92,4 +102,15 @@ async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: O
         await service.stop(STOP_GRACE_S)
         if operations is not None:
             await operations.stop()
+    return status
+
+
+def once_status(counts: dict[str, int], pending_alerts: int) -> int:
+    """EX_TEMPFAIL when the cycle ran but left something undone (a feed failed or is gone, an alert is still
+    waiting for a receiver), so cron mails about it; EX_OK when everything went through."""
+    failed = counts[PollOutcome.ERROR.value] + counts[PollOutcome.GONE.value]
+    if failed or pending_alerts:
+        log.warning("run --once: %d feed(s) failed, %d alert deliver(ies) still pending; exit %d",
+                    failed, pending_alerts, EX_TEMPFAIL)
+        return EX_TEMPFAIL
     return EX_OK
