@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import threading
@@ -90,6 +91,12 @@ async def test_invalid_reload_keeps_the_old_config_and_says_why(
     status = notify_socket.wait_for("READY")["STATUS"]
     assert "reload failed" in status and "2 problem(s)" in status and "severty" in status
     assert _count("failure") == before + 1
+    # The same mistakes again are one warning, not the errors once more.
+    caplog.clear()
+    service.outcomes.append(['rules/a.toml:3: rule "x": unknown key "severty"', "config.toml: feeds[0].url: bad"])
+    assert not await reloader.reload("SIGHUP")
+    assert [record.levelname for record in caplog.records if record.levelno >= logging.WARNING] == ["WARNING"]
+    assert "same 2 problem(s)" in caplog.text
     # The next good reload clears the failure.
     assert await reloader.reload("SIGHUP")
     assert reloader.last_failure is None

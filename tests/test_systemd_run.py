@@ -124,15 +124,19 @@ def test_reload_with_a_broken_rule_file_keeps_the_old_rules(
         assert "running with the previous configuration" in status
         daemon.wait_for_line(r"ERROR .*reload: .*zz-broken\.toml.*severty", after=mark)
         code, health = get_json(health_url)
-        assert code == 200  # still serving, with the old rules
+        assert code == 200  # still serving, with the old rules, but not the rules on disk
+        assert health["status"] == "degraded"
         assert health["rules_loaded"] == rules_before
         assert "zz-broken.toml" in health["reload_error"]
+        # One problem, one error line: not the same mistake again in a second wording.
+        assert sum("severty" in line for line in daemon.lines[mark:] if "ERROR" in line) == 1, daemon.lines[mark:]
 
         broken.unlink()
         daemon.send(signal.SIGHUP)
         notify_socket.wait_for("RELOADING")
         assert "reload failed" not in notify_socket.wait_for("READY")["STATUS"]
         assert get_json(health_url)[1]["reload_error"] is None
+        assert get_json(health_url)[1]["status"] == "ok"
         assert daemon.stop() == 0
 
 

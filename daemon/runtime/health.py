@@ -93,7 +93,9 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
     if not probe.responsive():
         problems.append(f"the event loop is lagging ({probe.last_lag_s:.3f}s late)")
     body: dict[str, Any] = {
-        "status": "ok" if not problems else "unhealthy",
+        # Degraded: serving (200), but the rules and configuration in force are not the files on disk, which a
+        # monitor should flag before the next restart picks up the broken files and exits 78.
+        "status": "unhealthy" if problems else "degraded" if report.reload_error else "ok",
         "problems": problems,
         "scheduler_running": report.scheduler_running,
         "event_loop_lag_seconds": round(probe.last_lag_s, 6),

@@ -110,6 +110,8 @@ class Reloader:
         self.watcher = RuleWatcher(self.request)
         self.last_failure: str | None = None
         """Why the last reload failed, until a reload succeeds (shown in systemd's STATUS)."""
+        self._failed_with: list[str] = []
+        """The problems of the last reload when it failed: the same ones again are not logged again."""
         self._pending = asyncio.Event()
         self._reasons: list[str] = []
         self._task: asyncio.Task[None] | None = None
@@ -163,6 +165,7 @@ class Reloader:
             self._fail([f"unexpected error: {exc}"])
             return False
         self.last_failure = None
+        self._failed_with = []
         self.watcher.configure(settings.rule_paths, settings.rules.watch)
         metrics.reloads.labels(outcome="success").inc()
         log.info("reload complete: %s, %d feed(s) enabled", rules.describe(),
@@ -171,8 +174,14 @@ class Reloader:
         return True
 
     def _fail(self, problems: list[str]) -> None:
-        for problem in problems:
-            log.error("reload: %s", problem)
+        if problems == self._failed_with:
+            # A SIGHUP or save that leaves the same mistakes: one line, not the same errors again.
+            log.warning("reload failed again with the same %d problem(s); still running the previous configuration",
+                        len(problems))
+        else:
+            for problem in problems:
+                log.error("reload: %s", problem)
+        self._failed_with = problems
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         first = problems[0] if problems else "unknown error"
         self.last_failure = f"reload failed at {when} ({len(problems)} problem(s), first: {first}); running with " \
