@@ -56,6 +56,20 @@ async def test_last_modified_alone_is_enough(server: FeedServer, fetcher: Fetche
     assert server.requests_to("/lastmod/b")[-1]["if-modified-since"] == first.last_modified
 
 
+async def test_validators_that_cannot_be_sent_back_are_dropped(server: FeedServer, fetcher: Fetcher) -> None:
+    server.add_feed("c", 1)
+    first = await fetcher.fetch(server.url("/accented/c"))
+    assert first.status == 200 and first.body
+    assert first.etag is None and first.last_modified is None
+    assert first.warning and "ETag and Last-Modified" in first.warning and "not plain ASCII" in first.warning
+    # One stored by an older version is not sent: the feed keeps working.
+    stored = Validators(etag='"caf\u00e9"', last_modified="Mer, 02 D\u00e9c 2026 07:00:00 GMT")
+    again = await fetcher.fetch(server.url("/feed/c"), stored)
+    assert again.status == 200 and again.etag and again.warning is None
+    sent = server.requests_to("/feed/c")[-1]
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+
+
 async def test_user_agent_and_compression(server: FeedServer, fetcher: Fetcher) -> None:
     server.add_feed("z", 2)
     result = await fetcher.fetch(server.url("/gzip/z"))

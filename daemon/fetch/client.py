@@ -49,6 +49,8 @@ class FetchResult:
     content_type: str | None = None
     moved_to: str | None = None
     """Set when the feed answered with a permanent redirect (301, 308): its url in the config is outdated."""
+    warning: str | None = None
+    """Set when a validator the server sent was dropped because it cannot be sent back."""
 
     @property
     def not_modified(self) -> bool:
@@ -137,19 +139,23 @@ class Fetcher:
 
     async def _get(self, client: httpx.AsyncClient, url: str, validators: Validators) -> FetchResult:
         shown = redact_url(url)
+        # A validator stored before it was checked (older versions kept any) is not sent: one bad byte would fail
+        # every request to the feed, across restarts.
+        validators = Validators(_sendable(validators.etag), _sendable(validators.last_modified))
         headers = {}
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
+        dropped: list[str] = []
         started = time.monotonic()
         try:
             async with client.stream("GET", url, headers=headers) as response:
                 _raise_for_status(response, shown)
                 final_url = str(response.url)
                 permanent = any(step.status_code in (301, 308) for step in response.history)
-                etag = response.headers.get("ETag") or validators.etag
-                last_modified = response.headers.get("Last-Modified") or validators.last_modified
+                etag = _validator(response, "ETag", dropped) or validators.etag
+                last_modified = _validator(response, "Last-Modified", dropped) or validators.last_modified
                 if response.status_code == 304:
                     # Reading the (empty) body returns the connection to the pool; closing an unread one drops it.
                     await response.aread()
@@ -189,6 +195,8 @@ class Fetcher:
             elapsed_s=time.monotonic() - started,
             content_type=response.headers.get("Content-Type"),
             moved_to=redact_url(final_url) if permanent else None,
+            warning=(f"ignored its {' and '.join(dropped)} header: not plain ASCII, so it cannot be sent back"
+                     if dropped else None),
         )
 
     async def _read_capped(self, response: httpx.Response, shown: str) -> bytes:
@@ -233,3 +241,18 @@ def _raise_for_status(response: httpx.Response, shown: str) -> None:
         retry_after_s=retry_after.total_seconds() if retry_after is not None else None,
     )
 
+
+def _sendable(value: str | None) -> str | None:
+    """`value` when it can go back in a request header (printable ASCII), else None."""
+    if value and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
+def _validator(response: httpx.Response, name: str, dropped: list[str]) -> str | None:
+    """The response's `name` header when it can be sent back; a value that cannot is named in `dropped`."""
+    value: str | None = response.headers.get(name)
+    if value and _sendable(value) is None:
+        dropped.append(name)
+        return None
+    return value

@@ -309,7 +309,7 @@ class Service:
         except ParseError as exc:
             return await self._record_failure(feed, str(exc), result.status, None)
         moved = f"moved permanently to {result.moved_to}: update its url" if result.moved_to else None
-        warning = "; ".join(text for text in (moved, parsed.warning) if text) or None
+        warning = "; ".join(text for text in (moved, result.warning, parsed.warning) if text) or None
         if warning:
             log.warning('feed "%s": %s', feed.name, warning, extra={"feed": name})
         silent = not state.first_fetch_done and not feed.backfill

@@ -242,6 +242,13 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
+        def accented(self, name: str) -> None:
+            """The feed with validators no request can carry back (sent as Latin-1 bytes, as some servers do)."""
+            with server.lock:
+                body = server.feeds[name].render()
+            self.send_body(200, body, "application/rss+xml",
+                           {"ETag": '"caf\u00e9"', "Last-Modified": "Mer, 02 D\u00e9c 2026 07:00:00 GMT"})
+
         def file(self, name: str) -> None:
             path = (server.files_dir or Path("/nonexistent")) / name
             if not path.is_file():
@@ -258,6 +265,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         "/redirect/": lambda h, rest: h.redirect(f"/feed/{rest}"),
         "/moved/": lambda h, rest: h.redirect(f"/feed/{rest}", 301),
         "/status/": lambda h, rest: h.status(rest),
+        "/accented/": lambda h, rest: h.accented(rest),
         "/slow": lambda h, rest: h.slow(rest),
         "/big": lambda h, rest: h.big(rest),
         "/gzip-bomb": lambda h, rest: h.gzip_bomb(rest),
