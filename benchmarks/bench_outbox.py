@@ -19,7 +19,6 @@ from benchmarks.measure import REPO
 from tocsin.alerts import Alert, AlertItem
 from tocsin.clock import SystemClock
 from tocsin.config.delivery import DeliveryConfig
-from tocsin.deliver.route import Router
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.severity import Severity
 from tocsin.store import open_database
@@ -48,8 +47,8 @@ async def one_run(url: str, state: Path, count: int) -> tuple[float, float, floa
     })
     db = open_database(state / "tocsin.sqlite3", synchronous="full")
     clock = SystemClock()
-    router = Router(db, config, clock)
     worker = DeliveryWorker(db, config, clock)
+    router = worker.router
     delivering = asyncio.create_task(worker.run())
     started = time.perf_counter()
     cpu_started = time.process_time()

@@ -102,4 +102,5 @@ class Setup:
 def setup(tmp_path: Path, delivery: DeliveryConfig, start: datetime = T0) -> Setup:
     db = open_database(tmp_path / "state" / "tocsin.sqlite3")
     clock = SimulatedClock(start)
-    return Setup(db, clock, Router(db, delivery, clock), DeliveryWorker(db, delivery, clock))
+    worker = DeliveryWorker(db, delivery, clock)
+    return Setup(db, clock, worker.router, worker)

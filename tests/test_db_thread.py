@@ -16,13 +16,13 @@ import pytest
 
 from tests.servers.feed_server import FeedServer, running_server
 from tests.test_poll import make_settings
+from tocsin.deliver.worker import Wakeup
 from tocsin.errors import StoreError
 from tocsin.items import Item
 from tocsin.matching.model import Match
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.service import PollOutcome, Service
 from tocsin.store import Database, open_database
-from tocsin.store.outbox import outbox_changed
 
 BOUND_S = 10.0
 """How long a job waits for the event loop before the test counts it as blocked."""
@@ -109,7 +109,7 @@ async def test_a_cancelled_caller_keeps_the_turn_until_its_job_has_finished(db: 
 
 
 async def test_an_alert_queued_on_the_database_thread_wakes_the_delivery_worker(db: Database) -> None:
-    wakeup = outbox_changed(db)
+    wakeup = Wakeup()
     waiting = asyncio.create_task(wakeup.wait())
     await asyncio.sleep(0)
     woken = threading.Event()

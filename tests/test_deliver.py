@@ -15,7 +15,6 @@ from tocsin.clock import SystemClock
 from tocsin.config.delivery import ConsoleReceiver
 from tocsin.deliver.base import one_line
 from tocsin.deliver.receivers.console import ConsoleSender
-from tocsin.deliver.route import Router
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.runtime import metrics
 from tocsin.urls import safe_link
@@ -38,7 +37,8 @@ async def test_the_running_worker_sends_as_soon_as_an_alert_is_queued(tmp_path: 
         delivery = config([{"name": "hook", "kind": "webhook", "url": receiver.url}])
         s = setup(tmp_path, delivery)
         clock = SystemClock()
-        router, worker = Router(s.db, delivery, clock), DeliveryWorker(s.db, delivery, clock)
+        worker = DeliveryWorker(s.db, delivery, clock)
+        router = worker.router
         before = metrics.deliveries.labels(receiver="hook", outcome="delivered")._value.get()
         running = asyncio.create_task(worker.run())
         try:

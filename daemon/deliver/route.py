@@ -4,7 +4,7 @@ says `continue`; the default route catches what no route matched."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tocsin.alerts import Alert
 from tocsin.clock import Clock
@@ -12,7 +12,7 @@ from tocsin.config.delivery import DeliveryConfig, GroupingConfig, Route
 from tocsin.deliver.group import Grouper
 from tocsin.runtime import metrics
 from tocsin.store import Database
-from tocsin.store.outbox import OutboxStore, outbox_changed
+from tocsin.store.outbox import OutboxStore
 
 log = logging.getLogger("tocsin.route")
 
@@ -56,12 +56,18 @@ def destinations(config: DeliveryConfig, alert: Alert) -> list[tuple[str, Groupi
 
 
 class Router:
-    def __init__(self, db: Database, config: DeliveryConfig, clock: Clock) -> None:
+    """Owns the outbox's grouping: the one OutboxStore and Grouper that routing fills and the delivery worker
+    (which builds the Router the daemon uses) flushes."""
+
+    def __init__(self, db: Database, config: DeliveryConfig, clock: Clock,
+                 on_queued: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.config = config
         self.clock = clock
         self.store = OutboxStore(db)
         self.grouper = Grouper(self.store, config)
+        self._on_queued = on_queued
+        """Called after alerts were queued (on the database thread during an ingest): wakes the worker."""
 
     def configure(self, config: DeliveryConfig) -> None:
         self.config = config
@@ -85,4 +91,4 @@ class Router:
                     receiver = self.config.receiver(name)
                     if receiver is not None:
                         self.grouper.add(alert, receiver, grouping, now)
-        outbox_changed(self.db).set()
+        self._on_queued()

@@ -23,13 +23,13 @@ from tocsin.backoff import Backoff
 from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig
 from tocsin.deliver.base import Outcome, Sender
-from tocsin.deliver.group import Grouper
 from tocsin.deliver.registry import build_sender, tls_context
+from tocsin.deliver.route import Router
 from tocsin.errors import ConfigError
 from tocsin.fetch.transport import LeanTransport
 from tocsin.runtime import metrics
 from tocsin.store import Database
-from tocsin.store.outbox import Delivery, OutboxStore, outbox_changed
+from tocsin.store.outbox import Delivery
 from tocsin.units import format_duration
 
 log = logging.getLogger("tocsin.deliver")
@@ -45,12 +45,43 @@ _RECORD_EVERY_S = 0.02
 fsync for many deliveries. A crash in between only means those are sent again (at least once)."""
 
 
+class Wakeup:
+    """An asyncio.Event that the database thread may set too (routing runs there, inside an ingest)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def set(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Not on an event loop's thread: hand the wake-up to the loop that waits (if one ever did).
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._event.set)
+                return
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._event.wait()
+
+
 class DeliveryWorker:
+    """Sends what the outbox holds. It owns its wake-up and the Router that queues into the outbox, so the
+    pipeline that routes (give it `worker.router`) and the worker that flushes share one grouping."""
+
     def __init__(self, db: Database, config: DeliveryConfig, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.store = OutboxStore(db)
-        self.grouper = Grouper(self.store, config)
+        self.wakeup = Wakeup()
+        """Set when something was queued, so the worker wakes at once instead of at its next poll."""
+        self.router = Router(db, config, clock, on_queued=self.wakeup.set)
+        self.store = self.router.store
+        self.grouper = self.router.grouper
         self.config = config
         self._backoff = Backoff(base=config.retry.base, maximum=config.retry.max)
         self._senders: dict[str, Sender | str] = {}
@@ -70,7 +101,7 @@ class DeliveryWorker:
     def configure(self, config: DeliveryConfig) -> None:
         """Reload: new receivers and routes apply to the next send; deliveries in flight finish as they are."""
         self.config = config
-        self.grouper.config = config
+        self.router.configure(config)
         self._backoff = Backoff(base=config.retry.base, maximum=config.retry.max)
         self._senders.clear()
 
@@ -78,9 +109,8 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Deliver until cancelled. Sends in flight when cancelled keep running (drain gives them their grace)."""
-        wakeup = outbox_changed(self.db)
         while True:
-            wakeup.clear()
+            self.wakeup.clear()
             try:
                 started = await self._cycle(ignore_wait=False, record_all=False)
                 async with self.db.turn():
@@ -99,7 +129,7 @@ class DeliveryWorker:
                 # and the Service's stop would then wait for this loop forever.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(wait_s):
-                        await wakeup.wait()
+                        await self.wakeup.wait()
 
     async def drain(self, timeout_s: float) -> int:
         """Send every group that waits (digests keep their schedule) and every delivery due now, waiting at most
@@ -228,7 +258,7 @@ class DeliveryWorker:
         finally:
             if self._inflight.pop(delivery.id, None) is not None:
                 self._inflight_to[delivery.receiver] -= 1
-            outbox_changed(self.db).set()
+            self.wakeup.set()
 
     def _sender(self, name: str) -> Sender | str:
         """The receiver's sender, built once per configuration; a string says why there is none."""

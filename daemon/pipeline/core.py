@@ -33,14 +33,17 @@ class IngestResult:
 
 
 class Pipeline:
-    def __init__(self, db: Database, settings: Settings, rules: RuleBook, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, rules: RuleBook, clock: Clock,
+                 router: Router | None = None) -> None:
+        """`router`: the delivery worker's (`DeliveryWorker.router`) when one sends, so that queued alerts wake it;
+        replay and the CLI route into the outbox without a worker."""
         self.db = db
         self.settings = settings
         self.rules = rules
         self.clock = clock
         self.seen = SeenItems(db)
         self.escalation = Escalation(db, settings.escalation, clock, rules.escalation)
-        self.router = Router(db, settings.delivery, clock)
+        self.router = router or Router(db, settings.delivery, clock)
 
     def swap(self, settings: Settings, rules: RuleBook) -> None:
         """Reload: new config and rules take effect for the next item; state is kept."""

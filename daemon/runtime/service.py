@@ -124,8 +124,8 @@ class Service:
         self.states.sync(self.settings.feeds)
         self.fetcher = Fetcher(self.settings.http)
         self.parser = Parser(use_processes=self._parse_in_processes)
-        self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock)
         self.worker = DeliveryWorker(self.db, self.settings.delivery, self.clock)
+        self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock, self.worker.router)
         self._started = True
         metrics.rules_loaded.set(len(self.rules))
         self._update_failing_gauge()

@@ -6,10 +6,8 @@ change and the alerts it decided are committed together.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,42 +19,6 @@ from tocsin.store.db import Database, chunks, moment, stamp
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
 """The group key of a digest receiver's collection (ordinary keys are label=value lists, never start with @)."""
-
-class Wakeup:
-    """An asyncio.Event that the database thread may set too (routing runs there, inside an ingest)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def set(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            # Not on an event loop's thread: hand the wake-up to the loop that waits (if one ever did).
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(self._event.set)
-                return
-        self._event.set()
-
-    def clear(self) -> None:
-        self._event.clear()
-
-    async def wait(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        await self._event.wait()
-
-
-_wakeups: weakref.WeakKeyDictionary[Database, Wakeup] = weakref.WeakKeyDictionary()
-
-
-def outbox_changed(db: Database) -> Wakeup:
-    """Set when something was queued, so the delivery worker wakes at once instead of at its next poll."""
-    wakeup = _wakeups.get(db)
-    if wakeup is None:
-        wakeup = _wakeups[db] = Wakeup()
-    return wakeup
-
 
 @dataclass(frozen=True, slots=True)
 class Delivery:

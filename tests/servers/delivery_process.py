@@ -14,7 +14,6 @@ from pathlib import Path
 from tests.alert_factory import make_alert
 from tocsin.clock import SystemClock
 from tocsin.config.delivery import DeliveryConfig
-from tocsin.deliver.route import Router
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.store import open_database
 
@@ -28,8 +27,8 @@ async def main(database: Path, url: str, secret: str, mode: str, count: int) -> 
     })
     db = open_database(database)
     clock = SystemClock()
-    router = Router(db, config, clock)
     worker = DeliveryWorker(db, config, clock)
+    router = worker.router
     delivering = asyncio.create_task(worker.run())
     if mode == "enqueue":
         for n in range(count):
