@@ -79,7 +79,8 @@ def test_run_once_covers_every_server_behaviour(server: FeedServer, tmp_path: Pa
     assert health["gone"]["health"] == "gone"
     # The same article under four feed names is one article: only the first feed to see it counted it new.
     assert sum(health[name]["items_total"] for name in ("news", "lastmod", "gzipped", "moved")) == 4
-    assert "polled 12 feed(s)" in result.stderr
+    assert "polled 12 feed(s): 4 changed, 0 not modified, 0 unchanged, 8 failed; 4 new item(s), 0 alert(s)" \
+        in result.stderr
 
     table = tocsin("feeds", "--config", str(config))
     assert table.returncode == 0

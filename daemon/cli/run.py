@@ -90,8 +90,6 @@ async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: O
         if once:
             outcomes = await service.run_once()
             counts = {outcome.value: list(outcomes.values()).count(outcome) for outcome in PollOutcome}
-            log.info("polled %d feed(s): %s", len(outcomes),
-                     ", ".join(f"{count} {name}" for name, count in counts.items() if count))
             status = once_status(counts, service.status().pending_alerts)
         else:
             log.info("tocsin running: %d feed(s) enabled, %s",

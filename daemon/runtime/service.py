@@ -31,6 +31,7 @@ from tocsin.parse import FeedSource, Parser
 from tocsin.pipeline.core import IngestResult, Pipeline
 from tocsin.rulebook import RuleBook
 from tocsin.runtime import metrics
+from tocsin.runtime.cycle_log import PollTally, backed_off_line
 from tocsin.runtime.scheduler import FeedSchedule, FeedScheduler
 from tocsin.store import Database, open_database
 from tocsin.store.feeds import FeedState, FeedStates
@@ -99,6 +100,7 @@ class Service:
         self.rules = rules
         self.clock: Clock = clock or SystemClock()
         self.observer = observer or ServiceObserver()
+        self.tally = PollTally()
         self._parse_in_processes = parse_in_processes
         self._feeds = _enabled(settings)
         self._stop_requested = asyncio.Event()
@@ -145,6 +147,7 @@ class Service:
                          name, state.next_poll_at.isoformat(timespec="seconds"), state.consecutive_failures,
                          extra={"feed": name})
                 outcomes[name] = PollOutcome.SKIPPED
+                self.tally.polled(PollOutcome.SKIPPED.value)
             else:
                 names.append(name)
         polls = asyncio.ensure_future(self._poll_all(names))
@@ -163,6 +166,7 @@ class Service:
         await self._prune()
         await self.worker.drain(timeout_s=self.settings.http.total_timeout.total_seconds())
         self.last_cycle_at = self.clock.now()
+        self.tally.log_and_reset()
         return outcomes
 
     async def _poll_all(self, names: list[str]) -> list[PollOutcome]:
@@ -184,7 +188,13 @@ class Service:
         self._scheduler.add_chore("tick", TICK_EVERY, self._tick)
         self._scheduler.add_chore("prune", PRUNE_EVERY, self._prune)
         self._scheduler.add_chore("flush", FLUSH_EVERY, self._flush)
-        self._scheduler.sync(await self._schedules(initial=True))
+        self._scheduler.add_chore("summary", self.settings.polling.interval, self._summarize)
+        schedules = await self._schedules(initial=True)
+        now = self.clock.now()
+        if schedules and all(s.first_run_at > now + self.settings.polling.jitter for s in schedules.values()):
+            # Otherwise a restart after an outage stays silent until the stored backoffs end, like a hang.
+            log.info("%s", backed_off_line([s.first_run_at for s in schedules.values()], now))
+        self._scheduler.sync(schedules)
         self._scheduler.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="delivery")
         await self._prune()
@@ -278,6 +288,7 @@ class Service:
             if task is not None:
                 self._in_flight.discard(task)
         metrics.polls.labels(outcome.value).inc()
+        self.tally.polled(outcome.value)
         self.last_poll_at = self.clock.now()
         self.observer.on_poll(self, name, outcome)
         return outcome
@@ -331,6 +342,7 @@ class Service:
             # on the database thread; the event loop goes on with other polls, timers and deliveries meanwhile.
             ingested = await self.db.run(self._ingest, feed, recent, silent, fetched)
         self._recovered(feed, state)
+        self.tally.ingested(ingested.new_items, len(ingested.alerts))
         metrics.items.labels("new").inc(ingested.new_items)
         metrics.items.labels("seen").inc(ingested.seen_items + len(parsed.passed_over))
         log.info('feed "%s": %d item(s), %d new%s, %d alert(s)', feed.name,
@@ -410,6 +422,9 @@ class Service:
                 first = min(state.next_poll_at, now + limit)
             schedules[name] = FeedSchedule(interval=interval, jitter=jitter, first_run_at=first)
         return schedules
+
+    async def _summarize(self) -> None:
+        self.tally.log_and_reset()
 
     async def _flush(self) -> None:
         await self.states.flush_in_chunks()
