@@ -3,7 +3,7 @@ longest stall to stderr at exit: `longest event-loop stall: 12.3 ms (0 over 50 m
 
 The probe is a timer every 5 ms that records how late it fired. A stall of S ms therefore shows as at least
 S - 5 ms, and the probe costs the daemon about 200 wake-ups a second (well under 1% of a core). The daemon's own
-probe (daemon/health.py, feeding tocsin_event_loop_lag_seconds) fires every 0.5 s, which suits a health check
+probe (daemon/runtime/health.py, feeding tocsin_event_loop_lag_seconds) fires every 0.5 s, which suits a health check
 but misses most short stalls, so the benchmark brings a finer one. Nothing in the daemon is changed: the probe is
 started by an event loop policy whose loops start it, before `tocsin` creates its loop.
 

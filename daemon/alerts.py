@@ -118,7 +118,7 @@ class Alert:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Alert:
         def when(text: str | None) -> datetime | None:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+            return datetime.fromisoformat(text) if text else None
 
         deadline = data.get("deadline")
         created = when(data["created"])

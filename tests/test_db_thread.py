@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedServer
 from tests.test_poll import make_settings
 from tocsin.deliver.worker import Wakeup
 from tocsin.errors import StoreError
@@ -26,11 +26,6 @@ from tocsin.store import Database, open_database
 
 BOUND_S = 10.0
 """How long a job waits for the event loop before the test counts it as blocked."""
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 @pytest.fixture

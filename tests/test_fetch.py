@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedServer
 from tocsin import __version__
 from tocsin.config.feeds import HttpConfig
 from tocsin.errors import FetchError
@@ -19,11 +19,6 @@ FAST = HttpConfig(
     connect_timeout=timedelta(seconds=2), read_timeout=timedelta(milliseconds=500),
     total_timeout=timedelta(seconds=5), max_body_size=256 * 1024, max_redirects=3,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 @pytest.fixture

@@ -4,25 +4,18 @@ or how long seen items are remembered."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 
-import pytest
-
-from tests.servers.feed_server import FeedItem, FeedServer, running_server
+from tests.servers.feed_server import FeedItem, FeedServer
 from tests.test_poll import RecordingRules, make_settings
 from tocsin.clock import SimulatedClock
 from tocsin.items import Item
 from tocsin.matching.model import Match
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.service import PollOutcome, Service
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 class FailingOnce(RecordingRules):

@@ -7,13 +7,10 @@ import os
 import pty
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.matching_support import DEFAULT_RULES
-from tests.servers.feed_server import FeedItem, FeedServer, running_server
+from tests.servers.feed_server import FeedItem, FeedServer
 
 SEED_TITLE = "Turkish-backed militants shoot down second Syrian helicopter in Idlib"
 SEED_SUMMARY = "Ankara vowed to drive back the Syrian forces unless they withdraw by the end of the month."
@@ -22,11 +19,6 @@ SEED_SUMMARY = "Ankara vowed to drive back the Syrian forces unless they withdra
 def tocsin(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tocsin", "match", *args], input=stdin, capture_output=True,
                           text=True, timeout=60, cwd=cwd, check=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 def test_stdin_json_has_the_documented_shape() -> None:

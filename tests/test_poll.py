@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedServer
 from tocsin.config import Settings
 from tocsin.items import Item
 from tocsin.matching.model import Match
@@ -42,11 +42,6 @@ def make_settings(state_dir: Path, feeds: list[dict[str, Any]], **sections: dict
     rules_dir.mkdir(parents=True, exist_ok=True)
     sections.setdefault("rules", {"paths": [str(rules_dir)]})
     return Settings(state_dir=state_dir, feeds=feeds, polling=polling, http=http, **sections)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 @pytest.fixture

@@ -8,20 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 def write_config(tmp_path: Path, feeds: dict[str, str], extra: str = "") -> Path:

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,13 +21,6 @@ from tocsin.rulefiles import rule_files as files_to_load
 from tocsin.runtime import metrics
 from tocsin.runtime.reload import Reloader, RuleWatcher, rule_files
 from tocsin.runtime.systemd import Notifier
-
-
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
-    fake = FakeNotifySocket(tmp_path / "notify")
-    yield fake
-    fake.close()
 
 
 class FakeService:

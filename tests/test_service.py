@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.feed_server import FeedServer
 from tests.test_poll import RecordingRules, make_settings
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.service import PollOutcome, Service, ServiceObserver
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    yield from running_server()
 
 
 class Events(ServiceObserver):

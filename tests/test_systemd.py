@@ -6,7 +6,6 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from tests.notify_socket import FakeNotifySocket
 from tocsin.config.types import SecretRef
 from tocsin.errors import ConfigError
 from tocsin.runtime.systemd import Notifier, monotonic_usec, run_watchdog, watchdog_interval_s
-
-
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
-    fake = FakeNotifySocket(tmp_path / "notify")
-    yield fake
-    fake.close()
 
 
 def test_ready_with_status_arrives_as_one_message(notify_socket: FakeNotifySocket) -> None:

@@ -39,13 +39,6 @@ def feeds() -> Iterator[FeedServer]:
     yield from running_server()
 
 
-@pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
-    fake = FakeNotifySocket(tmp_path / "notify")
-    yield fake
-    fake.close()
-
-
 def write_config(
     path: Path, feeds: FeedServer, names: list[str], backfill: tuple[str, ...] = (), **sections: Any
 ) -> Path:

@@ -49,7 +49,7 @@ def _utc(when: datetime) -> datetime:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        until = _utc(datetime.fromisoformat(args.until.replace("Z", "+00:00"))) if args.until else None
+        until = _utc(datetime.fromisoformat(args.until)) if args.until else None
     except ValueError:
         print_problems([f'--until "{args.until}" is not an ISO 8601 time such as 2020-03-01T00:00Z'])
         return EX_USAGE

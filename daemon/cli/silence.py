@@ -75,7 +75,7 @@ def _with_silences(args: argparse.Namespace, action: Callable[[argparse.Namespac
 def _add(args: argparse.Namespace, silences: Silences) -> int:
     now = datetime.now(UTC)
     matchers = tuple(Matcher.parse(text) for text in args.match)
-    starts = datetime.fromisoformat(args.start.replace("Z", "+00:00")) if args.start else now
+    starts = datetime.fromisoformat(args.start) if args.start else now
     if starts.tzinfo is None:
         raise ValueError(f'--start "{args.start}" needs a time zone, e.g. 2026-03-01T08:00Z')
     silence = silences.add(matchers, starts.astimezone(UTC), parse_duration(args.duration), args.comment, now)

@@ -68,7 +68,7 @@ def _published(value: object, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise LabelError(f"{where}: \"published\" must be a string")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise LabelError(f"{where}: \"published\" {value!r} is not an ISO 8601 time") from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

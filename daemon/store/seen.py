@@ -23,8 +23,8 @@ class SeenItems:
     def filter_new(self, items: Sequence[Item], now: datetime) -> list[Item]:
         """Record every item as seen and return those that were not seen before (in feed order, each once).
 
-        One lookup and one batched upsert per call, not a statement per key: this runs on the event loop for
-        every changed feed."""
+        One lookup and one batched upsert per call, not a statement per key: this runs for every changed feed, on
+        the database thread inside its ingest."""
         candidates: list[tuple[Item, tuple[bytes, ...]]] = []
         batch_keys: set[bytes] = set()
         for item in items:
@@ -55,8 +55,8 @@ class SeenItems:
 
     def prune(self, older_than: datetime, limit: int | None = None) -> int:
         """Forget items last seen before `older_than`, at most `limit` of them (the oldest first); returns how
-        many. A caller on the event loop prunes in chunks: a day's expired items in one DELETE held it for
-        hundreds of milliseconds."""
+        many. The daemon prunes in chunks, one database-thread job each: a day's expired items in one DELETE held
+        the connection for hundreds of milliseconds."""
         cutoff = int(older_than.timestamp())
         if limit is None:
             cursor = self.db.connection.execute("DELETE FROM seen_items WHERE seen_at < ?", (cutoff,))
