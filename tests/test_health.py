@@ -9,14 +9,17 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tocsin.config import load_config
+from tocsin.config.model import parse_listen
 from tocsin.errors import ConfigError
 from tocsin.runtime import metrics
-from tocsin.runtime.health import HealthReport, HealthServer, LoopLagProbe, parse_listen
+from tocsin.runtime.health import HealthReport, HealthServer, LoopLagProbe
 
 EXPECTED_FAMILIES = {
     "tocsin_polls", "tocsin_fetch_duration_seconds", "tocsin_items", "tocsin_matches", "tocsin_alerts",
@@ -166,10 +169,13 @@ def test_parse_listen(listen: str, expected: tuple[str, int]) -> None:
     assert parse_listen(listen) == expected
 
 
-@pytest.mark.parametrize("listen", ["9464", "127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000"])
-def test_parse_listen_rejects(listen: str) -> None:
-    with pytest.raises(ConfigError, match=r"health\.listen"):
-        parse_listen(listen)
+@pytest.mark.parametrize("listen", ["localhost", "9464", "127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000"])
+def test_a_bad_listen_address_is_a_config_error(tmp_path: Path, listen: str) -> None:
+    config = tmp_path / "tocsin.toml"
+    config.write_text(f'[health]\nlisten = "{listen}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert any(f'health.listen: "{listen}" is not HOST:PORT' in problem for problem in caught.value.problems)
 
 
 def _sample(family: object) -> float:

@@ -268,3 +268,28 @@ def test_health_port_taken_is_logged_and_the_daemon_runs_on(
             daemon.wait_for_line(rf"ERROR .*cannot listen on 127\.0\.0\.1:{port}")
             daemon.wait_for_line(r'feed "first": 1 item')
             assert daemon.stop() == 0
+
+
+def test_a_reload_whose_health_address_cannot_be_bound_changes_nothing(
+    tmp_path: Path, feeds: FeedServer, notify_socket: FakeNotifySocket, rules_dir: Path
+) -> None:
+    feeds.add_feed("first", 1)
+    feeds.add_feed("second", 1)
+    config = write_config(tmp_path / "tocsin.toml", feeds, ["first"])
+    with socket.socket() as taken, DaemonProcess(config, env={"NOTIFY_SOCKET": notify_socket.address}) as daemon:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        notify_socket.wait_for("READY", timeout_s=30)
+        daemon.wait_for_line(r'feed "first": 1 item')
+        health_url = daemon.health_url() + "/healthz"
+        write_config(config, feeds, ["first", "second"], health={"listen": f"127.0.0.1:{port}"})
+        mark = len(daemon.lines)
+        daemon.send(signal.SIGHUP)
+        assert notify_socket.wait_for("READY")["STATUS"].startswith("reload failed at ")
+        daemon.wait_for_line(rf"ERROR .*reload: health\.listen: cannot listen on 127\.0\.0\.1:{port}", after=mark)
+        code, health = get_json(health_url)  # the old listener still serves
+        assert code == 200 and health["feeds"]["enabled"] == 1
+        assert feeds.requests_to("/feed/second") == []
+        assert daemon.stop() == 0
+    assert feeds.requests_to("/feed/second") == []

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tocsin.config.delivery import DeliveryConfig
@@ -35,6 +35,22 @@ class StoreConfig(StrictModel):
 class HealthConfig(StrictModel):
     enabled: bool = True
     listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, listen: str) -> str:
+        parse_listen(listen)
+        return listen
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`127.0.0.1:9464`, `[::1]:9464` or `:9464` (all interfaces) -> (host, port); port 0 picks a free one."""
+    host, colon, port_text = listen.rpartition(":")
+    if not colon or not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError(f'"{listen}" is not HOST:PORT (write 127.0.0.1:9464 or [::1]:9464)')
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host or "0.0.0.0", int(port_text)  # noqa: S104 - ":PORT" is the operator's explicit choice
 
 
 class LoggingConfig(StrictModel):

@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tocsin.alerts import iso
-from tocsin.errors import ConfigError
+from tocsin.config.model import parse_listen
 from tocsin.runtime import metrics
 
 log = logging.getLogger(__name__)
@@ -44,16 +44,6 @@ class HealthReport:
     """When the most recent poll of any feed finished."""
     reload_error: str | None = None
     """Why the last reload failed (the service still runs, with its previous configuration: not unhealthy)."""
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """`127.0.0.1:9464`, `[::1]:9464` or `:9464` (all interfaces) -> (host, port); port 0 picks a free one."""
-    host, colon, port_text = listen.rpartition(":")
-    if not colon or not port_text.isdigit() or int(port_text) > 65535:
-        raise ConfigError([f'health.listen: "{listen}" is not HOST:PORT (write 127.0.0.1:9464 or [::1]:9464)'])
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host or "0.0.0.0", int(port_text)  # noqa: S104 - ":PORT" is the operator's explicit choice
 
 
 class LoopLagProbe:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tocsin.config import Settings
+from tocsin.config.model import parse_listen
+from tocsin.errors import ConfigError
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.health import HealthReport, HealthServer
 from tocsin.runtime.reload import Loader, Reloader
@@ -92,21 +94,54 @@ class Operations(ServiceObserver):
     # -- reload ----------------------------------------------------------------------------------------------
 
     async def _apply(self, settings: Settings, rules: RuleBook) -> None:
+        """All or nothing: a new health address that cannot be bound fails the reload before anything else
+        changes, and the old listener keeps serving."""
         if self._stopping:
             log.warning("not applying the reloaded configuration: tocsin is stopping")
             return
-        await self.service.apply(settings, rules)
+        wanted = _health_listen(settings)
+        moving = wanted != self._health_listen
+        replacement = await self._bind_replacement(wanted) if moving and wanted is not None else None
+        try:
+            await self.service.apply(settings, rules)
+        except BaseException:
+            if replacement is not None:
+                await replacement.stop()
+            if self.health is None and self._health_listen is not None:  # closed to make room: serve again
+                await self._sync_health(self.settings)
+            raise
         self.settings = settings
         self.on_settings(settings)
-        await self._sync_health(settings)
+        if moving:
+            if self.health is not None and self.health is not replacement:
+                await self.health.stop()
+            self.health, self._health_listen = replacement, wanted
+
+    async def _bind_replacement(self, listen: str) -> HealthServer:
+        """A listener on `listen`, bound; raises ConfigError (with the old listener still serving) when it cannot
+        be. An address on the old one's fixed port is bound after the old one closes."""
+        server = HealthServer(listen, self.health_report)
+        try:
+            await server.start()
+            return server
+        except OSError as first:
+            old = self._health_listen
+            if self.health is None or old is None or not _same_fixed_port(listen, old):
+                raise _unbindable(listen, first) from None
+        await self.health.stop()
+        self.health = None
+        try:
+            await server.start()
+            return server
+        except OSError as exc:
+            self.health = HealthServer(old, self.health_report)
+            await self.health.start()
+            raise _unbindable(listen, exc) from None
 
     async def _sync_health(self, settings: Settings) -> None:
-        """Start, stop or move the health listener to match `settings.health`."""
-        wanted = settings.health.listen if settings.health.enabled else None
-        if self.health is not None and self._health_listen != wanted:
-            await self.health.stop()
-            self.health = None
-        if wanted is None or self.health is not None:
+        """At start: listen for health checks as `settings.health` says."""
+        wanted = _health_listen(settings)
+        if wanted is None:
             return
         server = HealthServer(wanted, self.health_report)
         try:
@@ -160,3 +195,16 @@ class Operations(ServiceObserver):
 
 def _clock(when: datetime | None) -> str:
     return when.strftime("%H:%M:%SZ") if when else "never"
+
+
+def _health_listen(settings: Settings) -> str | None:
+    return settings.health.listen if settings.health.enabled else None
+
+
+def _same_fixed_port(listen: str, old: str) -> bool:
+    port = parse_listen(listen)[1]
+    return port != 0 and port == parse_listen(old)[1]
+
+
+def _unbindable(listen: str, exc: OSError) -> ConfigError:
+    return ConfigError([f"health.listen: cannot listen on {listen} ({exc.strerror or exc})"])
