@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,8 +25,9 @@ from tests.daemon_process import DaemonProcess
 from tests.notify_socket import FakeNotifySocket
 from tests.servers.feed_server import FeedItem, FeedServer, running_server
 from tests.servers.webhook_receiver import WebhookReceiver
+from tocsin.alerts import Alert
 from tocsin.clock import SystemClock
-from tocsin.config import load_config
+from tocsin.config import Settings, load_config
 from tocsin.deliver.route import Router
 from tocsin.store import open_database
 from tocsin.store.feeds import FeedStates
@@ -188,14 +190,13 @@ def test_invalid_config_exits_78_before_notifying(
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restart(
-    tmp_path: Path, feeds: FeedServer, rules_dir: Path
-) -> None:
+def _one_alert_queued_for_a_down_hook(tmp_path: Path, feeds: FeedServer,
+                                      receiver: WebhookReceiver) -> tuple[Path, Settings, dict[str, str], Alert]:
+    """A config whose webhook "hook" is `receiver` (down until started), with one alert already in the outbox."""
     # The signing secret comes as systemd passes it with LoadCredential=tocsin:/etc/tocsin/credentials.
     credentials = tmp_path / "credentials"
     credentials.mkdir()
     (credentials / "tocsin_hook-secret").write_text(SECRET + "\n")
-    receiver = WebhookReceiver(secret=SECRET)  # down until the restart
     config = write_config(tmp_path / "tocsin.toml", feeds, [], delivery={
         "receivers": [{"name": "hook", "kind": "webhook", "url": receiver.url,
                        "secret": {"credential": "hook-secret"}, "timeout": "2s"}],
@@ -209,10 +210,17 @@ def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restar
     with db.transaction():
         Router(db, settings.delivery, SystemClock()).enqueue([alert])
     db.close()
-    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+    return config, settings, {"CREDENTIALS_DIRECTORY": str(credentials)}, alert
+
+
+def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restart(
+    tmp_path: Path, feeds: FeedServer, rules_dir: Path
+) -> None:
+    receiver = WebhookReceiver(secret=SECRET)  # down until the restart
+    config, settings, env, alert = _one_alert_queued_for_a_down_hook(tmp_path, feeds, receiver)
 
     with DaemonProcess(config, env=env) as first:
-        first.wait_for_line(r"delivery \d+ .*to hook failed, retry in")
+        first.wait_for_line(r"WARNING .*receiver hook is failing: ")
         assert first.stop() == 0
     assert SECRET not in first.output
     assert _outbox_counts(settings.database_path)["pending"] == 1
@@ -223,6 +231,23 @@ def test_sigterm_with_a_delivery_pending_exits_cleanly_and_delivers_after_restar
     assert delivered.verified
     assert delivered.headers["webhook-id"] == alert.id
     assert _outbox_counts(settings.database_path)["pending"] == 0
+
+
+def test_a_down_receiver_is_logged_when_it_fails_and_when_it_recovers_not_per_attempt(
+    tmp_path: Path, feeds: FeedServer, rules_dir: Path
+) -> None:
+    receiver = WebhookReceiver(secret=SECRET)
+    config, _, env, _ = _one_alert_queued_for_a_down_hook(tmp_path, feeds, receiver)
+    with DaemonProcess(config, env=env) as daemon:
+        daemon.wait_for_line(r"WARNING .*receiver hook is failing: ")
+        time.sleep(2)  # retries every 200-500 ms: several failed attempts
+        with receiver:
+            receiver.wait_for(1, timeout_s=30)
+            recovered = daemon.wait_for_line(r"INFO .*receiver hook recovered after (\d+) failed attempt\(s\)")
+        assert daemon.stop() == 0
+    assert int(recovered.group(1)) >= 3
+    warnings = [line for line in daemon.lines if "WARNING" in line and "hook" in line]
+    assert len(warnings) == 1, warnings
 
 
 def _outbox_counts(database: Path) -> dict[str, int]:

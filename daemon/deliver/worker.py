@@ -23,6 +23,7 @@ from tocsin.backoff import Backoff
 from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig
 from tocsin.deliver.base import Outcome, Sender
+from tocsin.deliver.receiver_log import ReceiverHealth
 from tocsin.deliver.registry import build_sender, tls_context
 from tocsin.deliver.route import Router
 from tocsin.errors import ConfigError
@@ -92,6 +93,7 @@ class DeliveryWorker:
         self._paused_until: dict[str, datetime] = {}
         """A receiver that failed gets no new attempts until then: a down receiver is not hammered with the whole
         backlog at once, and a Retry-After applies to everything queued for it."""
+        self.receiver_health = ReceiverHealth()
         self._finished: list[tuple[Delivery, Outcome, bool]] = []
         """Outcomes not yet written: the loop records them in one transaction (one fsync for many sends)."""
         self._last_housekeeping = 0.0
@@ -317,6 +319,9 @@ class DeliveryWorker:
                 self.store.add_delivery(delivery.receiver, delivery.alert_ids, now, outcome.send_again_at)
             metrics.deliveries.labels(receiver=delivery.receiver, outcome="delivered").inc()
             log.debug("delivered %d (%s) to %s", delivery.id, first, delivery.receiver)
+            recovered = self.receiver_health.delivered(delivery.receiver, now)
+            if recovered:
+                log.info("%s", recovered, extra={"receiver": delivery.receiver})
             return
         expires = delivery.created_at + self.config.max_age
         if outcome.status == "retry" and retry and now < expires:
@@ -326,8 +331,12 @@ class DeliveryWorker:
             self._paused_until[delivery.receiver] = max(self._paused_until.get(delivery.receiver, now), now + pause)
             self.store.mark_retry(delivery.id, next_attempt, outcome.reason)
             metrics.deliveries.labels(receiver=delivery.receiver, outcome="retry").inc()
-            log.warning("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,
-                        delivery.receiver, format_duration(next_attempt - now), outcome.reason)
+            log.debug("delivery %d (%s) to %s failed, retry in %s: %s", delivery.id, first,
+                      delivery.receiver, format_duration(next_attempt - now), outcome.reason)
+            line = (self.receiver_health.failed(delivery.receiver, outcome.reason, now)
+                    or self.receiver_health.summary(delivery.receiver, now))
+            if line:
+                log.warning("%s", line, extra={"receiver": delivery.receiver})
             return
         reason = outcome.reason
         if outcome.status == "retry" and retry:
