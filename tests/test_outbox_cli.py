@@ -71,6 +71,11 @@ def test_send_test_reports_failure(tmp_path: Path, receiver: WebhookReceiver,
     path = write_config(tmp_path, stopped.url)
     assert main(["send-test", "--config", str(path), "hook"]) == 1
     assert "failed: ConnectError" in capsys.readouterr().err
+    # Neither failure left a dead letter (or anything else) in the outbox.
+    assert main(["alerts", "--config", str(path), "--dead", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["alerts", "--config", str(path), "--recent", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_list_and_retry(tmp_path: Path, receiver: WebhookReceiver, capsys: pytest.CaptureFixture[str]) -> None:

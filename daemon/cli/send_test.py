@@ -1,5 +1,6 @@
 """`tocsin send-test RECEIVER`: send a `test` alert through the real path (outbox, sender, outcome recorded) and
-say what happened; exit 1 when it was not delivered."""
+say what happened; exit 1 when it was not delivered, leaving nothing in the outbox (a delivered test stays in the
+history that `tocsin alerts --recent` shows)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,13 @@ async def _send(settings: Settings, receiver: str) -> tuple[Alert, Outcome]:
         with db.transaction():
             store.save_alert(alert)
             delivery_id = store.add_delivery(receiver, [alert.id], now, first_attempt_at=now + _HIDDEN_FROM_DAEMON)
-        # A failed test is dead-lettered rather than retried: fix the receiver and run send-test again.
-        return alert, await worker.deliver_now(delivery_id, retry=False)
+        outcome = await worker.deliver_now(delivery_id, retry=False)
+        if outcome.status != "delivered":
+            # Not retried and not left as a dead letter: /healthz and `alerts --dead` count real alerts only.
+            # Fix the receiver and run send-test again.
+            with db.transaction():
+                store.discard(delivery_id, alert.id)
+        return alert, outcome
     finally:
         await worker.close()
         db.close()

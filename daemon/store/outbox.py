@@ -177,6 +177,11 @@ class OutboxStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    def discard(self, delivery_id: int, alert_id: str) -> None:
+        """Remove a delivery and its alert as if never queued (a failed `send-test`: not a dead letter to count)."""
+        self._sql.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+        self._sql.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+
     def get(self, delivery_id: int) -> Delivery | None:
         row = self._sql.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         return Delivery.from_row(row) if row else None
