@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from ipaddress import ip_address, ip_network
 
 import pytest
 
@@ -112,6 +113,36 @@ async def test_redirects_followed_and_loops_refused(server: FeedServer, fetcher:
     assert moved.moved_to == server.url("/feed/r")
     with pytest.raises(FetchError, match="redirect loop"):
         await fetcher.fetch(server.url("/loop"))
+
+
+async def test_redirects_into_internal_networks_are_refused_unless_the_feed_allows_them(server: FeedServer) -> None:
+    # Every test server is on loopback, so here 127.0.0.2 alone plays the internal network and 127.0.0.1 the
+    # public internet; the default networks include all of 127.0.0.0/8.
+    inside = FeedServer(host="127.0.0.2").start()
+    try:
+        inside.add_feed("secret", 1)
+        fetcher = Fetcher(FAST.model_copy(update={"internal_networks": (ip_network("127.0.0.2/32"),)}))
+        hostile = server.url("/to/" + inside.url("/feed/secret"))
+        try:
+            with pytest.raises(FetchError, match=r"refused to follow a redirect to an internal address "
+                                                 r"\(http://127\.0\.0\.2:\d+/feed/secret\)"):
+                await fetcher.fetch(hostile)
+            assert inside.requests_to("/feed/secret") == []
+            allowed = await fetcher.fetch(hostile, allow_internal_redirects=True)
+            assert allowed.body and b"secret item 0" in allowed.body
+            # A feed that is itself internal may redirect inward: the operator chose that address.
+            assert (await fetcher.fetch(inside.url("/redirect/secret"))).status == 200
+        finally:
+            await fetcher.close()
+    finally:
+        inside.close()
+
+
+def test_the_default_internal_networks_cover_loopback_private_and_link_local() -> None:
+    networks = HttpConfig().internal_networks
+    for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "::1", "fe80::1"):
+        assert any(ip_address(address) in network for network in networks), address
+    assert not any(ip_address("93.184.216.34") in network for network in networks)
 
 
 async def test_connection_refused_is_a_fetch_error(fetcher: Fetcher) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -21,6 +22,8 @@ class FeedConfig(StrictModel):
     enabled: bool = True
     backfill: bool = False
     """Pass on the items present at the first successful fetch (normally they are recorded as seen, silently)."""
+    allow_internal_redirects: bool = False
+    """Follow this feed's redirects into http.internal_networks even though the feed itself is outside them."""
 
     @field_validator("url")
     @classmethod
@@ -55,3 +58,9 @@ class HttpConfig(StrictModel):
     are not used, so what the daemon does never depends on the shell that started it."""
     user_agent: str | None = None
     """Defaults to tocsin/<version> (+https://github.com/tocsin/tocsin)."""
+    internal_networks: tuple[IPv4Network | IPv6Network, ...] = tuple(
+        map(ip_network, ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+                         "100.64.0.0/10", "0.0.0.0/8", "::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96"))
+    )
+    """Addresses a feed outside them may not redirect into (loopback, private, link-local, shared, mapped IPv4):
+    a hostile feed must not make the daemon fetch internal pages and pass their text on to receivers."""

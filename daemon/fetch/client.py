@@ -2,14 +2,23 @@
 
 One httpx client over the lean HTTP/1.1 transport (fetch/transport.py; httpx's own transport when a proxy is
 set), with in-flight requests bounded globally and per host by semaphores.
+
+Redirect policy: a feed whose host is outside http.internal_networks may not redirect into them (checked on each
+hop, by resolving its host, in an httpx request hook) unless the feed sets allow_internal_redirects. A feed
+configured on an internal address may redirect anywhere: the operator chose it. The check resolves the name
+before httpx does, so a DNS answer that changes between the two is not caught; a firewall rule is the complete
+fix where that matters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import ssl
 import time
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
@@ -61,6 +70,24 @@ class FetchResult:
         return Validators(self.etag, self.last_modified)
 
 
+@dataclass(slots=True)
+class _Hops:
+    """The redirect policy's view of one fetch: the feed's own host, and whether it may redirect inward."""
+
+    feed_host: str
+    allow_internal: bool
+    seen: int = 0
+    feed_is_internal: bool | None = field(default=None)
+
+
+class _InternalRedirect(Exception):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+_current_hops: ContextVar[_Hops | None] = ContextVar("tocsin_fetch_hops", default=None)
+
+
 class Fetcher:
     """One per service. `fetch` is safe to call from many tasks at once; `close` releases every connection."""
 
@@ -94,7 +121,9 @@ class Fetcher:
         if client is not None:
             await client.aclose()
 
-    async def fetch(self, url: str, validators: Validators = Validators()) -> FetchResult:
+    async def fetch(
+        self, url: str, validators: Validators = Validators(), *, allow_internal_redirects: bool = False
+    ) -> FetchResult:
         """GET the feed. Raises FetchError (with `status` and `retry_after_s` when the server gave them)."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -103,6 +132,7 @@ class Fetcher:
             host_limit = self._host_limits[host] = asyncio.Semaphore(self.config.per_host_concurrency)
         async with self._global_limit, host_limit:
             try:
+                hops = _current_hops.set(_Hops(host, allow_internal_redirects))
                 async with asyncio.timeout(self.config.total_timeout.total_seconds()):
                     return await self._get(self._client or self._open_client(), url, validators)
             except TimeoutError:
@@ -110,6 +140,8 @@ class Fetcher:
                     f"{redact_url(url)}: no complete response within {self.config.total_timeout.total_seconds():g}s "
                     "(http.total_timeout)"
                 ) from None
+            finally:
+                _current_hops.reset(hops)
 
     def _open_client(self) -> httpx.AsyncClient:
         """The client for the current settings, made on first use (it must be made inside the event loop)."""
@@ -133,9 +165,37 @@ class Fetcher:
             limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency),
             proxy=config.proxy,
             transport=transport,
+            event_hooks={"request": [self._check_hop]},
             trust_env=False,
         )
         return self._client
+
+    async def _check_hop(self, request: httpx.Request) -> None:
+        """Raise _InternalRedirect when this request is a redirect the policy refuses (see the module docstring)."""
+        hops = _current_hops.get()
+        if hops is None:
+            return
+        hops.seen += 1
+        if hops.seen == 1 or hops.allow_internal or not await self._is_internal(request.url.host):
+            return
+        if hops.feed_is_internal is None:
+            hops.feed_is_internal = await self._is_internal(hops.feed_host)
+        if not hops.feed_is_internal:
+            raise _InternalRedirect(str(request.url))
+
+    async def _is_internal(self, host: str) -> bool:
+        """Whether `host` (an address, or a name resolved here) lies in http.internal_networks."""
+        try:
+            addresses = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            try:
+                answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+            except OSError:
+                return False  # the connection attempt reports it
+            addresses = [ipaddress.ip_address(answer[4][0]) for answer in answers]
+        networks = self.config.internal_networks
+        return any(address in network for address in addresses for network in networks
+                   if address.version == network.version)
 
     async def _get(self, client: httpx.AsyncClient, url: str, validators: Validators) -> FetchResult:
         shown = redact_url(url)
@@ -162,6 +222,11 @@ class Fetcher:
                     body = None
                 else:
                     body = await self._read_capped(response, shown)
+        except _InternalRedirect as refused:
+            raise FetchError(
+                f"{shown}: refused to follow a redirect to an internal address ({redact_url(refused.target)}); set "
+                "allow_internal_redirects = true on the feed if that is intended"
+            ) from None
         except httpx.TooManyRedirects:
             raise FetchError(
                 f"{shown}: redirect loop or more than {self.config.max_redirects} redirects (http.max_redirects)"

@@ -299,7 +299,8 @@ class Service:
         if feed is None or state is None or state.gone:
             return PollOutcome.SKIPPED
         try:
-            result = await self.fetcher.fetch(feed.url, Validators(state.etag, state.last_modified))
+            result = await self.fetcher.fetch(feed.url, Validators(state.etag, state.last_modified),
+                                              allow_internal_redirects=feed.allow_internal_redirects)
         except FetchError as exc:
             return await self._record_failure(feed, str(exc), exc.status, exc.retry_after_s)
         if self._feeds.get(name) is not feed:

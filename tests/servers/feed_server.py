@@ -84,7 +84,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FeedServer:
-    def __init__(self, files_dir: Path | None = None) -> None:
+    def __init__(self, files_dir: Path | None = None, host: str = "127.0.0.1") -> None:
         self.feeds: dict[str, MutableFeed] = {}
         self.files_dir = files_dir
         self.requests: list[tuple[str, dict[str, str]]] = []
@@ -95,7 +95,7 @@ class FeedServer:
         self.slow_max_in_flight = 0
         self.lock = threading.Lock()
         self._release = threading.Event()
-        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _QuietServer((host, 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="feed-server", daemon=True
         )
@@ -264,6 +264,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         "/gzip/": lambda h, rest: h.feed(rest, encoding="gzip"),
         "/redirect/": lambda h, rest: h.redirect(f"/feed/{rest}"),
         "/moved/": lambda h, rest: h.redirect(f"/feed/{rest}", 301),
+        "/to/": lambda h, rest: h.redirect(rest),
         "/status/": lambda h, rest: h.status(rest),
         "/accented/": lambda h, rest: h.accented(rest),
         "/slow": lambda h, rest: h.slow(rest),
