@@ -11,12 +11,12 @@ import pytest
 
 from tests.alert_factory import config, make_alert, setup
 from tests.servers.webhook_receiver import WebhookReceiver
+from tocsin import metrics
 from tocsin.clock import SystemClock
 from tocsin.config.delivery import ConsoleReceiver
 from tocsin.deliver.base import one_line
 from tocsin.deliver.receivers.console import ConsoleSender
 from tocsin.deliver.worker import DeliveryWorker
-from tocsin.runtime import metrics
 from tocsin.urls import safe_link
 
 

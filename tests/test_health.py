@@ -15,10 +15,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tocsin import metrics
 from tocsin.config import load_config
 from tocsin.config.model import parse_listen
 from tocsin.errors import ConfigError
-from tocsin.runtime import metrics
 from tocsin.runtime.health import HealthReport, HealthServer, LoopLagProbe
 
 EXPECTED_FAMILIES = {

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.notify_socket import FakeNotifySocket
+from tocsin import metrics
 from tocsin.config import Settings
 from tocsin.errors import ConfigError
 from tocsin.matching.rules import RuleSet
 from tocsin.rulebook import RuleBook
 from tocsin.rulefiles import rule_files as files_to_load
-from tocsin.runtime import metrics
 from tocsin.runtime.reload import Reloader, RuleWatcher, rule_files
 from tocsin.runtime.systemd import Notifier
 

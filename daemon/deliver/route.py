@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from tocsin import metrics
 from tocsin.alerts import Alert
 from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig, GroupingConfig, Route
 from tocsin.deliver.group import Grouper
-from tocsin.runtime import metrics
 from tocsin.store import Database
 from tocsin.store.outbox import OutboxStore
 

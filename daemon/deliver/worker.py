@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from tocsin import metrics
 from tocsin.backoff import Backoff
 from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig
@@ -28,7 +29,6 @@ from tocsin.deliver.registry import build_sender, tls_context
 from tocsin.deliver.route import Router
 from tocsin.errors import ConfigError
 from tocsin.fetch.transport import LeanTransport
-from tocsin.runtime import metrics
 from tocsin.store import Database
 from tocsin.store.outbox import Delivery
 from tocsin.units import format_duration

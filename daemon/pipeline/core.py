@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tocsin import metrics
 from tocsin.alerts import Alert
 from tocsin.clock import Clock
 from tocsin.config import Settings
@@ -19,7 +20,6 @@ from tocsin.deliver.route import Router
 from tocsin.escalate import Escalation
 from tocsin.items import Item
 from tocsin.rulebook import RuleBook
-from tocsin.runtime import metrics
 from tocsin.store import Database
 from tocsin.store.seen import SeenItems
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tocsin import metrics
 from tocsin.alerts import iso
 from tocsin.config.model import parse_listen
-from tocsin.runtime import metrics
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tocsin import metrics
 from tocsin.config import Settings
 from tocsin.errors import ConfigError
 from tocsin.rulebook import RuleBook
 from tocsin.rulefiles import rule_files as files_to_load
-from tocsin.runtime import metrics
 from tocsin.runtime.systemd import Notifier
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tocsin import metrics
 from tocsin.backoff import Backoff
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
@@ -30,7 +31,6 @@ from tocsin.items import Item
 from tocsin.parse import FeedSource, Parser
 from tocsin.pipeline.core import IngestResult, Pipeline
 from tocsin.rulebook import RuleBook
-from tocsin.runtime import metrics
 from tocsin.runtime.cycle_log import PollTally, backed_off_line
 from tocsin.runtime.scheduler import FeedSchedule, FeedScheduler
 from tocsin.store import Database, open_database
