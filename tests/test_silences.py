@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -72,11 +73,18 @@ def test_silence_command_adds_lists_and_expires(tmp_path: Path) -> None:
     assert silence_id.startswith("sil_")
     listed = tocsin(config, "silence", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    [entry] = [json.loads(line) for line in listed.stdout.splitlines()]
+    [entry] = json.loads(listed.stdout)  # one JSON array, as feeds --json and alerts --json
     assert entry["matchers"] == ["rule=shootdown", "place=Idlib"] and entry["comment"] == "handled by the desk"
     assert entry["suppressed"] == 0
+    # `add` prints its end to the second, as the table does; the table has a header row.
+    ends = re.search(r"until (\S+)$", added.stdout.strip())
+    assert ends and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ends.group(1)), added.stdout
+    header, row = tocsin(config, "silence", "list").stdout.splitlines()
+    assert header.split() == ["ID", "STATE", "ENDS", "LEFT", "HELD", "MATCHERS", "COMMENT"]
+    assert row.startswith(silence_id) and ends.group(1) in row and "handled by the desk" in row
+    assert row.index(ends.group(1)) == header.index("ENDS")
     assert tocsin(config, "silence", "expire", silence_id).returncode == 0
-    assert tocsin(config, "silence", "list", "--json").stdout == ""
+    assert json.loads(tocsin(config, "silence", "list", "--json").stdout) == []
     assert tocsin(config, "silence", "expire", silence_id).returncode == 1
     bad = tocsin(config, "silence", "add", "--match", "colour=red", "--for", "1h")
     assert bad.returncode == 64 and "unknown matcher key" in bad.stderr

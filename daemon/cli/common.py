@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from tocsin.errors import ConfigError, RuleError, StoreError
@@ -43,6 +44,11 @@ def use_color(choice: str, stream: TextIO) -> bool:
     if choice != "auto":
         return choice == "always"
     return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def text_time(when: datetime) -> str:
+    """The one way the commands print a time for people: UTC to the second, 2026-03-02T07:42:10Z."""
+    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def print_problems(problems: list[str]) -> None:

@@ -9,7 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from tocsin.alerts import iso
+from tocsin.cli.common import (
+    EX_CONFIG,
+    EX_FAILURE,
+    EX_OK,
+    EX_USAGE,
+    add_config_argument,
+    print_problems,
+    text_time,
+)
 from tocsin.config import load_config
 from tocsin.errors import ConfigError, StoreError
 from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences
@@ -30,7 +39,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     listing = actions.add_parser("list", help="silences running or pending")
     listing.add_argument("--all", action="store_true", help="include expired silences")
-    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument("--json", action="store_true", help="one JSON array, like feeds and alerts --json")
     listing.set_defaults(handler=lambda args: _with_silences(args, _list))
 
     expire = actions.add_parser("expire", help="end a silence now")
@@ -40,7 +49,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     held = actions.add_parser("alerts", help="alerts held back by silences or re-alert intervals, newest first")
     held.add_argument("id", nargs="?", help="only those of this silence")
     held.add_argument("--limit", type=int, default=50)
-    held.add_argument("--json", action="store_true", help="one JSON object per line")
+    held.add_argument("--json", action="store_true", help="one JSON array, like feeds and alerts --json")
     held.set_defaults(handler=lambda args: _with_silences(args, _alerts))
 
     for sub in (add, listing, expire, held):
@@ -79,25 +88,30 @@ def _add(args: argparse.Namespace, silences: Silences) -> int:
     if starts.tzinfo is None:
         raise ValueError(f'--start "{args.start}" needs a time zone, e.g. 2026-03-01T08:00Z')
     silence = silences.add(matchers, starts.astimezone(UTC), parse_duration(args.duration), args.comment, now)
-    print(f"{silence.id} silences {' '.join(args.match)} until {silence.ends_at.isoformat()}")
+    print(f"{silence.id} silences {' '.join(args.match)} until {text_time(silence.ends_at)}")
     return EX_OK
 
 
 def _list(args: argparse.Namespace, silences: Silences) -> int:
     now = datetime.now(UTC)
     listed = silences.current(now, include_expired=args.all)
-    if not listed and not args.json:
+    if args.json:
+        print(json.dumps([{**silence.to_json(), "suppressed": silences.suppressed_count(silence.id)}
+                          for silence in listed], indent=2, ensure_ascii=False))
+        return EX_OK
+    if not listed:
         # stderr: a script reading the list still sees an empty stdout.
         print("no silences" + ("" if args.all else " running or pending (--all shows ended ones)"), file=sys.stderr)
+        return EX_OK
+    rows = [("ID", "STATE", "ENDS", "LEFT", "HELD", "MATCHERS", "COMMENT")]
     for silence in listed:
-        held = silences.suppressed_count(silence.id)
-        if args.json:
-            print(json.dumps({**silence.to_json(), "suppressed": held}, ensure_ascii=False))
-            continue
         state = "active" if silence.active(now) else ("pending" if silence.starts_at > now else "expired")
-        left = format_duration(silence.ends_at - now) + " left" if silence.ends_at > now else "ended"
-        print(f"{silence.id}  {state:<7}  {left:<12}  {held:>4} held  "
-              f"{' '.join(map(str, silence.matchers))}  {silence.comment}")
+        left = format_duration(silence.ends_at - now) if silence.ends_at > now else "ended"
+        rows.append((silence.id, state, text_time(silence.ends_at), left, str(silences.suppressed_count(silence.id)),
+                     " ".join(map(str, silence.matchers)), silence.comment))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     return EX_OK
 
 
@@ -110,11 +124,12 @@ def _expire(args: argparse.Namespace, silences: Silences) -> int:
 
 
 def _alerts(args: argparse.Namespace, silences: Silences) -> int:
-    for held in silences.suppressed(args.id, limit=args.limit):
-        if args.json:
-            print(json.dumps({"reason": held.reason, "silence": held.silence_id, "at": held.at.isoformat(),
-                              "alert": held.alert.to_json()}, ensure_ascii=False))
-        else:
-            why = held.silence_id or held.reason
-            print(f"{held.at.isoformat()}  {why:<16}  {held.alert.kind:<17}  {held.alert.title}")
+    found = silences.suppressed(args.id, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"reason": held.reason, "silence": held.silence_id, "at": iso(held.at),
+                           "alert": held.alert.to_json()} for held in found], indent=2, ensure_ascii=False))
+        return EX_OK
+    for held in found:
+        why = held.silence_id or held.reason
+        print(f"{text_time(held.at)}  {why:<16}  {held.alert.kind:<17}  {held.alert.title}")
     return EX_OK
