@@ -5,9 +5,11 @@ Stages increment these; nothing else registers metrics, so the full list is read
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_cpu_seconds_total, process_resident_memory_bytes, open fds: what the daemon itself costs between scrapes.
+ProcessCollector(registry=REGISTRY)
 
 polls = Counter(
     "tocsin_polls", "Feed polls by outcome (changed, not_modified, unchanged, error, gone).",

@@ -110,6 +110,8 @@ async def test_metrics_exposition_parses_and_has_every_family(
     assert _sample(families["tocsin_rules_loaded"]) == 42
     lag_count = [s for s in families["tocsin_event_loop_lag_seconds"].samples if s.name.endswith("_count")]
     assert lag_count[0].value >= 1
+    # The process's own CPU, for measuring a cycle between two scrapes (docs/performance.md).
+    assert _sample(families["process_cpu_seconds"]) > 0
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (apt-get install prometheus)")
