@@ -147,3 +147,13 @@ def test_invalid_rules_exit_78_with_every_problem(tmp_path: Path) -> None:
     assert done.returncode == 78
     assert 'bad.toml:4: rule "x": unknown key "severty" (did you mean "severity"?)' in done.stderr
     assert "needs a severity" in done.stderr
+
+
+def test_a_broken_regex_is_one_readable_problem_and_re2_stays_quiet(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('[[rule]]\nid = "x"\ntitle = "X"\nseverity = "high"\nregex = "(a"\n')
+    done = tocsin("--rules", str(tmp_path), "-", stdin="a\n")
+    assert done.returncode == 78
+    assert 'rule "x": regex: invalid regex \'(a\': missing ): ((a)' in done.stderr, done.stderr
+    # Only tocsin's own line: no bytes repr, no copy from RE2's C++ logger.
+    assert done.stderr.count("\n") == 1 and "b'" not in done.stderr
+    assert "absl" not in done.stderr and "re2.cc" not in done.stderr

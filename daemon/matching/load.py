@@ -19,7 +19,7 @@ from tocsin.items import Item
 from tocsin.matching import conditions as c
 from tocsin.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
 from tocsin.matching.quantities import UnitFamily
-from tocsin.matching.terms import RE2_OPTIONS, term_problem
+from tocsin.matching.terms import RE2_OPTIONS, re2_error_text, term_problem
 from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 
@@ -232,7 +232,8 @@ class _RuleBuilder:
             try:
                 compiled = re2.compile(f"({regex})", RE2_OPTIONS)
             except re2.error as exc:
-                self.problem(f"{path}: invalid regex {regex!r}: {exc} (RE2 syntax: no lookaround, no backreferences)")
+                self.problem(f"{path}: invalid regex {regex!r}: {re2_error_text(exc)} "
+                             "(RE2 syntax: no lookaround, no backreferences)")
                 valid = False
                 continue
             if compiled.search("") is not None:

@@ -35,6 +35,15 @@ RE2_OPTIONS: Any = re2.Options()
 # The default budget (8 MB) cannot compile thousands of patterns into one Set, and 16-32 MB thrashes
 # (shared/notes/libraries.md); 256 MB is a ceiling RE2 may use, not memory it takes up front.
 RE2_OPTIONS.max_mem = 256 << 20
+# RE2's C++ logger would write its own copy of every parse error to stderr (through absl, with a warning about
+# absl::InitializeLog); the error is reported once, in the rule problem, by re2_error_text.
+RE2_OPTIONS.log_errors = False
+
+
+def re2_error_text(exc: Exception) -> str:
+    """The message of an re2.error, which carries the C++ message as bytes: `missing ): (a`, not `b'missing ...'`."""
+    parts = [arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg) for arg in exc.args]
+    return "; ".join(parts) or type(exc).__name__
 
 
 class TermError(ValueError):
