@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,12 +60,25 @@ def test_replay_text_output_lists_one_alert_per_line() -> None:
     assert "Idlib: escalation level elevated" in done.stdout
 
 
-def test_an_unreadable_snapshot_exits_1_naming_the_file(tmp_path: Path) -> None:
+def test_an_unreadable_snapshot_is_skipped_with_a_warning(replayed: list[dict[str, object]],
+                                                          tmp_path: Path) -> None:
+    snapshots = tmp_path / "snapshots"
+    shutil.copytree(SCENARIO / "snapshots", snapshots)
+    (snapshots / "00-page.xml").write_text("<html><body>not a feed</body></html>", encoding="utf-8")
+    done = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), "--silences", str(SCENARIO / "silences.toml"),
+                  str(snapshots))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == replayed
+    [warning] = done.stderr.splitlines()
+    assert warning.startswith("warning: ") and "00-page.xml" in warning and "skipped" in warning
+
+
+def test_strict_stops_at_an_unreadable_snapshot_naming_the_file(tmp_path: Path) -> None:
     page = tmp_path / "page.xml"
     page.write_text("<html><body>not a feed</body></html>", encoding="utf-8")
-    done = replay("--config", str(SCENARIO / "tocsin.toml"), str(page))
+    done = replay("--strict", "--config", str(SCENARIO / "tocsin.toml"), str(page))
     assert done.returncode == 1
-    assert "page" in done.stderr
+    assert "page.xml" in done.stderr and done.stdout == ""
 
 
 def test_invalid_escalation_rules_exit_78_with_file_and_line(tmp_path: Path) -> None:

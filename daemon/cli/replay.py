@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON alert per line (the webhook body)")
     parser.add_argument("--report", type=Path, metavar="FILE.html",
                         help="also write one self-contained HTML page: each situation's score and level, its alerts")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first unreadable snapshot (default: skip it with a warning)")
     parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
                         help="feed files, or directories of them (processed in file-name order)")
     parser.set_defaults(handler=handle)
@@ -63,11 +66,16 @@ def handle(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
-    try:
-        snapshots = [read_snapshot(path) for path in snapshot_files(args.snapshots)]
-    except ParseError as exc:
-        print_problems([str(exc)])
-        return EX_FAILURE
+    snapshots = []
+    for path in snapshot_files(args.snapshots):
+        try:
+            snapshots.append(read_snapshot(path))
+        except ParseError as exc:
+            if args.strict:
+                print_problems([str(exc)])
+                return EX_FAILURE
+            # One bad file in a directory of 67 must not cost the alerts of the other 66.
+            print(f"warning: {exc}; skipped (--strict stops instead)", file=sys.stderr)
     record = ReplayRecord.for_rules(rules.escalation) if args.report else None
     try:
         for alert in replay(snapshots, settings, rules, silences, until, record.sample if record else None):
