@@ -278,3 +278,19 @@ def test_a_token_with_a_line_break_is_refused_without_quoting_it(tmp_path: Path)
     with pytest.raises(ConfigError):
         from tocsin.deliver.receivers.telegram import TelegramSender
         TelegramSender(delivery.receivers[0], None)  # type: ignore[arg-type]
+
+
+async def test_matrix_and_pagerduty_cut_huge_alerts_to_their_limits(tmp_path: Path) -> None:
+    huge = [replace(make_alert(n, title="Ж" * 3000), summary="😀" * 5000) for n in range(30)]
+    with services.matrix("syt_s3cr3t", ROOM) as server:
+        s = setup(tmp_path, config([matrix(server, tmp_path)], grouping=ONE_GROUP))
+        s.enqueue(*huge)
+        assert await s.worker.drain(timeout_s=10) == 0 and s.worker.dead() == 0
+        assert len(server.accepted()[0].body["body"].encode()) <= 16000
+        await s.worker.close()
+    with services.pagerduty("R0UT1NGKEY") as server:
+        s = setup(tmp_path / "pd", config([pagerduty(server, tmp_path)]))
+        s.enqueue(huge[0])
+        assert await s.worker.drain(timeout_s=10) == 0 and s.worker.dead() == 0
+        assert len(server.accepted()[0].body["payload"]["summary"]) <= 1024
+        await s.worker.close()

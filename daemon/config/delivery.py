@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from tocsin.alert_kinds import AlertKind
 from tocsin.config.types import Duration, SecretRef, StrictModel
@@ -96,6 +96,25 @@ class ReceiverBase(StrictModel):
         return False
 
 
+def _http_url_value(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http(s) URL")
+    return url
+
+
+def _not_inline(secret: SecretRef) -> SecretRef:
+    if secret.value is not None:
+        raise ValueError("a token or key comes from a file, a systemd credential or an environment variable "
+                         '(write { file = "/etc/tocsin/..." }, { credential = "..." } or { env = "..." })')
+    return secret
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url_value)]
+OutOfLineSecret = Annotated[SecretRef, AfterValidator(_not_inline)]
+"""A token or key: from a file, a systemd credential or the environment, never written in the config itself."""
+
+
 class ConsoleReceiver(ReceiverBase):
     """Prints alerts readably to standard output."""
 
@@ -106,7 +125,7 @@ class WebhookReceiver(ReceiverBase):
     """POSTs alerts as JSON, signed as Standard Webhooks says when a secret is given."""
 
     kind: Literal["webhook"]
-    url: str
+    url: HttpUrl
     secret: SecretRef | None = None
     """A Standard Webhooks key, `whsec_<base64>`; every request is signed with it."""
     format: Literal["tocsin", "slack", "discord"] = "tocsin"
@@ -116,11 +135,6 @@ class WebhookReceiver(ReceiverBase):
     """Extra request headers; a value may be a secret, e.g. `Authorization = { file = "/etc/tocsin/token" }`."""
     ca_file: Path | None = None
     """Trust this CA bundle for the receiver's certificate (a private CA); the system's store otherwise."""
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        return _http_url_value(url)
 
     @field_validator("headers")
     @classmethod
@@ -172,20 +186,6 @@ class EmailReceiver(ReceiverBase):
         return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
 
 
-def _http_url_value(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("is not an http(s) URL")
-    return url
-
-
-def _not_inline(secret: SecretRef | None) -> SecretRef | None:
-    if secret is not None and secret.value is not None:
-        raise ValueError("a token or key comes from a file, a systemd credential or an environment variable "
-                         '(write { file = "/etc/tocsin/..." }, { credential = "..." } or { env = "..." })')
-    return secret
-
-
 class ServiceReceiver(ReceiverBase):
     """A receiver that speaks a chat, push or incident service's own HTTP API; its secrets never live inline."""
 
@@ -198,83 +198,72 @@ class AlertmanagerReceiver(ServiceReceiver):
     """POSTs alerts to an Alertmanager's /api/v2/alerts, so its routing, inhibition and silences apply."""
 
     kind: Literal["alertmanager"]
-    url: str
+    url: HttpUrl
     """The Alertmanager's base URL, e.g. `http://alertmanager:9093` (tocsin adds /api/v2/alerts)."""
-    token: SecretRef | None = None
+    token: OutOfLineSecret | None = None
     """Sent as `Authorization: Bearer ...` (an Alertmanager behind an authenticating proxy)."""
     firing_for: Duration = timedelta(hours=24)
     """An alert fires this long (its endsAt); a situation's alert ends earlier when the situation falls."""
     resend: Duration = timedelta(minutes=30)
     """Firing alerts are posted again this often until their endsAt, as Alertmanager expects of its clients."""
 
-    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
-    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 class NtfyReceiver(ServiceReceiver):
     """Publishes to an ntfy topic: phone and desktop push without an account."""
 
     kind: Literal["ntfy"]
-    url: str = "https://ntfy.sh"
+    url: HttpUrl = "https://ntfy.sh"
     topic: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    token: SecretRef | None = None
+    token: OutOfLineSecret | None = None
     """An ntfy access token (tk_...) for a protected topic."""
 
-    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
-    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 class TelegramReceiver(ServiceReceiver):
     """Sends a message to a Telegram chat through a bot (Bot API sendMessage)."""
 
     kind: Literal["telegram"]
-    token: SecretRef
+    token: OutOfLineSecret
     """The bot token from @BotFather."""
     chat_id: int | str
     """The numeric chat id (negative for groups) or "@channelusername"."""
-    api_url: str = "https://api.telegram.org"
+    api_url: HttpUrl = "https://api.telegram.org"
 
-    _url = field_validator("api_url")(classmethod(lambda cls, url: _http_url_value(url)))
-    _token = field_validator("token")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 class MatrixReceiver(ServiceReceiver):
     """Sends an m.notice to a Matrix room (client-server API) with a bot account's access token."""
 
     kind: Literal["matrix"]
-    homeserver: str
+    homeserver: HttpUrl
     room: str = Field(pattern=r"^![^:\s]+:\S+$")
     """The room id (`!abc123:example.org`; Element shows it under Settings > Advanced)."""
-    access_token: SecretRef
+    access_token: OutOfLineSecret
 
-    _url = field_validator("homeserver")(classmethod(lambda cls, url: _http_url_value(url)))
-    _token = field_validator("access_token")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 class TeamsReceiver(ServiceReceiver):
     """Posts an Adaptive Card to a Microsoft Teams channel through a Workflows incoming webhook."""
 
     kind: Literal["teams"]
-    url: SecretRef
+    url: OutOfLineSecret
     """The workflow's URL: it carries its own signature, so it is a secret like a token."""
 
-    _token = field_validator("url")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 class PagerDutyReceiver(ServiceReceiver):
     """Triggers (and resolves) PagerDuty incidents through the Events API v2."""
 
     kind: Literal["pagerduty"]
-    routing_key: SecretRef
+    routing_key: OutOfLineSecret
     """The integration key of an Events API v2 integration on a service."""
-    url: str = "https://events.pagerduty.com/v2/enqueue"
+    url: HttpUrl = "https://events.pagerduty.com/v2/enqueue"
 
     @property
     def one_message_per_alert(self) -> bool:
         return True  # an event per alert: each has its own dedup_key, and is retried alone
 
-    _url = field_validator("url")(classmethod(lambda cls, url: _http_url_value(url)))
-    _token = field_validator("routing_key")(classmethod(lambda cls, token: _not_inline(token)))
 
 
 HttpServiceReceiver = (AlertmanagerReceiver | NtfyReceiver | TelegramReceiver | MatrixReceiver | TeamsReceiver

@@ -96,7 +96,7 @@ class AlertmanagerSender:
         if outcome.status != "delivered":
             return outcome
         again = now + self._config.resend
-        still_firing = any(alert.created + firing_for > again and not (alert.situation and
-                                                                      alert.extra.get("level") == "none")
-                           for alert in current)
+        # A send-test alert is posted once; a situation that is over has nothing left to keep alive.
+        still_firing = any(alert.created + firing_for > again and alert.kind != "test"
+                           and not (alert.situation and alert.extra.get("level") == "none") for alert in current)
         return Outcome.delivered(send_again_at=again if still_firing else None)
