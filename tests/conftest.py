@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.notify_socket import FakeNotifySocket
 from tests.servers.feed_server import FeedServer, running_server
+from tests.servers.postgres_server import Cluster, binaries, running_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -39,3 +41,19 @@ def notify_socket(tmp_path: Path) -> Iterator[FakeNotifySocket]:
     fake = FakeNotifySocket(tmp_path / "notify")
     yield fake
     fake.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One real PostgreSQL server for the session; tests that need it skip cleanly when it is not installed."""
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh database of its own for each test."""
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
+    return postgres_cluster.create_database(name)
