@@ -26,7 +26,7 @@ from tocsin.store.leases import (
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'tocsin[postgres]')")
 
-from tocsin.store.postgres import connect, migrate, redact, schema_version  # noqa: E402
+from tocsin.store.postgres import connect, migrate, schema_version  # noqa: E402
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -101,7 +101,6 @@ def test_the_time_encoding_migration_turns_iso_text_into_unix_seconds(postgres_u
 
 
 def test_a_password_never_reaches_a_message() -> None:
-    assert redact("postgresql://tocsin:s3cret@db.example:5432/tocsin") == "postgresql://tocsin:***@db.example:5432/tocsin"
     with pytest.raises(StoreError) as raised:
         connect("postgresql://tocsin:s3cret@127.0.0.1:1/tocsin?connect_timeout=2")
     assert "s3cret" not in str(raised.value)

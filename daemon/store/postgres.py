@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from tocsin.errors import StoreError
 from tocsin.store.db import migrations
+from tocsin.urls import redact_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,19 +31,7 @@ def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(url, autocommit=True)
     except psycopg.Error as exc:
-        raise StoreError(f"{redact(url)}: cannot connect to PostgreSQL ({exc})") from exc
-
-
-def redact(url: str) -> str:
-    """The url without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+        raise StoreError(f"{redact_url(url)}: cannot connect to PostgreSQL ({exc})") from exc
 
 
 def schema_version(connection: psycopg.Connection[tuple[object, ...]]) -> int:
