@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -315,4 +318,7 @@ def test_parse_workers_exit_when_the_daemon_is_killed(tmp_path: Path) -> None:
         time.sleep(0.1)
     left = [pid for pid in helpers if Path(f"/proc/{pid}/cmdline").exists()
             and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+    for pid in left:  # leave nothing behind when the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     assert not left, f"still running after the daemon's SIGKILL: {left}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import re
 import sqlite3
 import threading
@@ -168,12 +169,18 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
     db_path = Path(path)
     try:
         if not in_memory:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _refuse_a_vanished_database(db_path)
+            # Feed URLs may carry credentials: the file (and the -wal/-shm files SQLite gives its mode) is 0600.
+            os.close(os.open(db_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
         connection = _connect(path)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"{path}: cannot open the state database ({exc})") from exc
     try:
         if not in_memory:
+            checked = connection.execute("PRAGMA quick_check").fetchone()[0]
+            if checked != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {checked}")
             mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"{path}: the filesystem does not support WAL mode (got {mode})")
@@ -184,10 +191,27 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
         # and at 100k items in the story window the default cache made every insert a page miss.
         connection.execute("PRAGMA cache_size=-32768")
         _migrate(connection, path)
+        if not in_memory:
+            _existence_marker(db_path).touch(mode=0o600)
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
     return Database(connection, db_path, in_memory=in_memory)
+
+
+def _existence_marker(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".exists")
+
+
+def _refuse_a_vanished_database(db_path: Path) -> None:
+    """An empty or missing file where a database was opened before is damage, not a first start: treated as new,
+    its history would be gone and backfilled feeds would send their alerts again."""
+    marker = _existence_marker(db_path)
+    if marker.exists() and (not db_path.exists() or db_path.stat().st_size == 0):
+        raise StoreError(
+            f"{db_path}: the state database is {'empty' if db_path.exists() else 'missing'}, yet one existed here "
+            f"({marker} says so); restore it from a backup, or delete {marker} to start with no history"
+        )
 
 
 def stamp(when: datetime) -> float:
