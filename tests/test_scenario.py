@@ -44,6 +44,8 @@ EXPECTED = [
     ("2020-02-28T09:00:00Z", "match", "territorial-control", "Levant Daily"),
     ("2020-02-28T23:59:59Z", "deadline_reminder", "deadline-ultimatum", "Anatolia Wire"),
     ("2020-02-29T23:59:59Z", "deadline_reminder", "deadline-ultimatum", "Anatolia Wire"),
+    # "... as deadline passes": the expiry of the ultimatum is news of its own (deadline-conflict-named).
+    ("2020-03-01T10:00:00Z", "match", "deadline-conflict-named", "Levant Daily"),
     ("2020-03-01T10:00:00Z", "match", "strike-air-artillery", "Levant Daily"),
 ]
 
