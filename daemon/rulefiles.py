@@ -111,10 +111,19 @@ class Problems:
     """Every problem of one load, in one wording."""
 
     messages: list[str] = field(default_factory=list)
+    # The file and line of each message added with a place, by its index in `messages`; the compilers report in
+    # the order they check, a reader wants the order of the file.
+    _places: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def add(self, where: RuleFile, line: int | None, subject: str, message: str) -> None:
         location = f"{where.name}:{line}" if line else where.name
+        self._places[len(self.messages)] = (where.name, line or 0)
         self.messages.append(f"{location}: {subject}{': ' if subject else ''}{message}")
+
+    def in_file_order(self) -> list[str]:
+        """The messages by file, then line; those without a place (unreadable paths) first, in their order."""
+        order = sorted(range(len(self.messages)), key=lambda index: self._places.get(index, ("", 0)))
+        return [self.messages[index] for index in order]
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -149,7 +158,7 @@ def compile_rule_files(paths: Sequence[Path], compile_read: Callable[[RuleFiles]
     read = read_rule_files(paths)
     compiled = compile_read(read)
     if read.problems:
-        raise RuleError(read.problems.messages)
+        raise RuleError(read.problems.in_file_order())
     return compiled
 
 

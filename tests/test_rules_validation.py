@@ -168,3 +168,17 @@ def test_one_read_reports_both_kinds_of_rules_in_one_wording(tmp_path: Path) -> 
     assert len(syntax) == 1 and "TOML syntax error" in syntax[0], problems
     find(problems, "mixed.toml:6:", 'rule "r": unknown key "severtiy" (did you mean "severity"?)')
     find(problems, "mixed.toml:11:", 'escalation rule "e": unknown key "windw" (did you mean "window"?)')
+
+
+def test_problems_are_listed_in_file_then_line_order(tmp_path: Path) -> None:
+    # The escalation table comes first in the file but is checked after the matching rules.
+    (tmp_path / "b.toml").write_text(
+        '[[escalation]]\nid = "e"\ngroup_by = "place"\nlevel = "high"\nwindw = "7d"\n'
+        'count = { tag = "x", at_least = 2 }\n\n'
+        '[[rule]]\nid = "r"\ntitle = "R"\nseverity = "high"\nany = ["a"]\nsevertiy = "low"\n', encoding="utf-8")
+    (tmp_path / "a.toml").write_text('[[rule]]\nid = "q"\ntitle = "Q"\nseverity = "high"\nany = ["a"]\nzzz = 1\n',
+                                     encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_rulebook([tmp_path])
+    places = [problem.split(": ", 1)[0].rsplit("/", 1)[-1] for problem in caught.value.problems]
+    assert places == ["a.toml:6", "b.toml:1", "b.toml:5", "b.toml:13"], caught.value.problems
