@@ -50,3 +50,10 @@ class Item:
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.summary}"
+
+
+def document_item(text: str, feed: str, published: datetime) -> Item:
+    """A plain-text document as one item: the first line is the title, the rest the summary."""
+    title, _, summary = text.strip().partition("\n")
+    return Item(id=content_hash(title, summary), feed=feed, title=title.strip(), link="", published=published,
+                summary=summary.strip())

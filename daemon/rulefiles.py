@@ -13,6 +13,7 @@ reads it. tomllib gives no positions, so lines are found by scanning the text fo
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from bisect import bisect_right
@@ -80,12 +81,10 @@ class RuleFile:
     def line(self, kind: str, index: int, key: str | None = None) -> int | None:
         """The line of `key` in the index-th `[[kind]]` table (its header without a key or when the key is not
         found); None when the table has no header (an inline array)."""
-        headers = self.headers[kind]
-        if index >= len(headers):
+        span = self._span(kind, index)
+        if span is None:
             return None
-        first = headers[index]
-        following = bisect_right(self._all_headers, first)
-        last = self._all_headers[following] if following < len(self._all_headers) else len(self.lines) + 1
+        first, last = span
         if key is None:
             return first
         exact = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
@@ -96,6 +95,29 @@ class RuleFile:
                 if pattern.search(self.lines[number - 1]):
                     return number
         return first
+
+    def string_line(self, kind: str, index: int, value: str, key: str) -> int | None:
+        """The line, from `key` on in the index-th `[[kind]]` table, where the string `value` starts (found by its
+        first characters, quoted as written or TOML-escaped); the line of `key` when no line holds it."""
+        span = self._span(kind, index)
+        key_line = self.line(kind, index, key)
+        start = value.split("\n", 1)[0][:40]
+        if span is None or key_line is None or not start:
+            return key_line
+        quoted = (f'"{json.dumps(start, ensure_ascii=False)[1:-1]}', f"'{start}", f'"{start}')
+        for number in range(key_line, span[1]):
+            if any(form in self.lines[number - 1] for form in quoted):
+                return number
+        return key_line
+
+    def _span(self, kind: str, index: int) -> tuple[int, int] | None:
+        """The first line of the index-th `[[kind]]` table and the line after its last."""
+        headers = self.headers[kind]
+        if index >= len(headers):
+            return None
+        first = headers[index]
+        following = bisect_right(self._all_headers, first)
+        return first, self._all_headers[following] if following < len(self._all_headers) else len(self.lines) + 1
 
     def tables(self, kind: str, problems: Problems) -> list[dict[str, Any]]:
         """The `[[kind]]` tables of this file; a problem and none when `kind` is not an array of tables."""
@@ -116,8 +138,12 @@ class Problems:
     _places: dict[int, tuple[str, int]] = field(default_factory=dict)
 
     def add(self, where: RuleFile, line: int | None, subject: str, message: str) -> None:
-        location = f"{where.name}:{line}" if line else where.name
-        self._places[len(self.messages)] = (where.name, line or 0)
+        self.add_at(where.name, line, subject, message)
+
+    def add_at(self, name: str, line: int | None, subject: str, message: str) -> None:
+        """A problem placed by a file's name, for checks that run after the files are compiled."""
+        location = f"{name}:{line}" if line else name
+        self._places[len(self.messages)] = (name, line or 0)
         self.messages.append(f"{location}: {subject}{': ' if subject else ''}{message}")
 
     def in_file_order(self) -> list[str]:

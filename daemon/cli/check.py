@@ -1,4 +1,5 @@
-"""`tocsin check`: validate the configuration and the rules; exit 0 when valid, 1 listing every problem."""
+"""`tocsin check`: validate the configuration and the rules and run the rules' examples; exit 0 when valid, 1
+listing every problem."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from tocsin.clock import SystemClock
 from tocsin.config import unreadable_secrets
 from tocsin.deliver.registry import receiver_problems
 from tocsin.errors import ConfigError
+from tocsin.matching.examples import example_problems
+from tocsin.matching.rules import RuleSet
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +27,8 @@ def handle(args: argparse.Namespace) -> int:
     problems = unreadable_secrets(settings) or receiver_problems(settings.delivery.receivers, SystemClock())
     if problems:
         return _failed([f"{settings.source}: {problem}" for problem in problems])
+    if isinstance(rules.matching, RuleSet) and (failed := example_problems(rules.matching)):
+        return _failed(failed.in_file_order())
     enabled = sum(1 for feed in settings.feeds if feed.enabled)
     print(f"{settings.source}: OK: {enabled} feed(s) enabled, {rules.describe()} loaded")
     return EX_OK

@@ -21,7 +21,7 @@ import httpx
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_color_argument, print_problems, use_color
 from tocsin.errors import ParseError, RuleError
 from tocsin.fetch.client import USER_AGENT
-from tocsin.items import Item, content_hash
+from tocsin.items import Item, document_item
 from tocsin.matching.model import Evidence, Match
 from tocsin.matching.rules import RuleSet, load_rules
 from tocsin.parse import FeedSource, parse_feed
@@ -78,13 +78,6 @@ def plain_text(body: bytes) -> str | None:
         return None
     stripped = text.lstrip()
     return text if stripped and not stripped.startswith("<") else None
-
-
-def document_item(text: str, name: str, now: datetime) -> Item:
-    """A plain-text document as one item: the first line is the title, the rest the summary."""
-    title, _, summary = text.strip().partition("\n")
-    return Item(id=content_hash(title, summary), feed=name, title=title.strip(), link="", published=now,
-                summary=summary.strip())
 
 
 def _download(url: str) -> tuple[bytes, str]:

@@ -7,7 +7,6 @@ the escalation stage. Unit families, gazetteer entries and term lists are shared
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +16,19 @@ import re2
 
 from tocsin.items import Item
 from tocsin.matching import conditions as c
+from tocsin.matching.examples import Example, read_examples
 from tocsin.matching.gazetteer import EntryKind, Gazetteer, GazetteerEntry
-from tocsin.matching.quantities import UnitFamily
+from tocsin.matching.quantities import QUANTITY_EXPRESSION, UnitFamily
 from tocsin.matching.terms import RE2_OPTIONS, re2_error_text, term_problem
 from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 
-META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled")
+META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled", "examples", "quiet")
 CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors")
 NEAR_KEYS = ("a", "b", "within")
 UNIT_KEYS = ("name", "after", "before", "near", "gap", "window")
 ENTRY_KEYS = ("name", "aliases", "lists")
 DEFAULT_NEAR_WORDS = 10
-_QUANTITY = re.compile(r"^\s*(?P<unit>[\w-]+)\s*(?P<op>>=|<=|==|>|<)\s*(?P<value>\d[\d,_]*(?:\.\d+)?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,8 @@ class Rule:
     condition: c.All
     source: str
     """Where it was defined, `rules/shootdown.toml:14`, for log lines and reports."""
+    examples: tuple[Example, ...] = ()
+    """Texts it must fire on and texts it must leave quiet, run by `tocsin check`."""
 
     def in_scope(self, item: Item) -> bool:
         if self.feeds:
@@ -200,7 +201,7 @@ class _RuleBuilder:
             return None
         built: list[c.Condition] = []
         for expression in expressions:
-            parsed = _QUANTITY.match(expression)
+            parsed = QUANTITY_EXPRESSION.match(expression)
             if not parsed:
                 self.problem(f'{path}: "{expression}" is not a quantity condition (write e.g. "troops >= 1000")')
                 continue
@@ -395,6 +396,7 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
     if not isinstance(table.get("enabled", True), bool):
         builder.problem("enabled: expected true or false", "enabled")
     condition = builder.table(table, "", top=True)
+    examples = read_examples(source, index, table, builder.subject, tuple(shared.units), problems)
     if not any(key in CONDITION_KEYS for key in table):
         builder.problem(f"has no condition (add one of: {', '.join(CONDITION_KEYS)})")
     elif condition is not None and not condition.anchored():
@@ -405,7 +407,7 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
         id=rule_id, title=str(title), description=str(table.get("description", "")), severity=Severity(str(severity)),
         tags=lists["tags"] or (), feeds=tuple(feed.lower() for feed in lists["feeds"] or ()),
         languages=tuple(language.lower() for language in lists["languages"] or ()), condition=condition,
-        source=location,
+        source=location, examples=examples,
     )
 
 

@@ -10,6 +10,7 @@ within `window` words of the number (`killed 13 Turkish troops`: `troops` follow
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +23,10 @@ from tocsin.matching.text import FieldText
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
 }
+QUANTITY_EXPRESSION = re.compile(
+    r"^\s*(?P<unit>[\w-]+)\s*(?P<op>>=|<=|==|>|<)\s*(?P<value>\d[\d,_]*(?:\.\d+)?)\s*$"
+)
+"""`troops >= 1000`: a unit family, a comparison and a number, as quantity conditions and examples write them."""
 
 
 @dataclass(frozen=True)
