@@ -109,3 +109,20 @@ def test_bad_line_names_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixt
     labels.write_text(labels.read_text() + '{"id": "x", "labels": "strike"}\n')
     assert main(args) == 1
     assert f'{labels}:7: "labels" must be a list of tags' in capsys.readouterr().err
+
+
+def test_descriptions_read_as_html_like_the_daemon_reads_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = write_set(tmp_path)
+    items = tmp_path / "items.jsonl"
+    # A link's address is not text ("...-town-shelled-..." must not fire), and an entity is its character.
+    records = [{"id": "h", "title": "Live report",
+                "description": '<p>Calm today</p><a href="https://example.org/town-shelled-again">more</a>'},
+               {"id": "i", "title": "Report", "description": "Families&#160;fled the town"}]
+    items.write_text(items.read_text() + "".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(labels.read_text() + '{"id": "h", "labels": []}\n{"id": "i", "labels": ["displacement"]}\n')
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tags"]["strike"]["fired"] == 2
+    assert report["tags"]["displacement"]["right"] == 2

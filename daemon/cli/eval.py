@@ -14,8 +14,19 @@ from typing import TextIO
 
 from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
 from tocsin.errors import RuleError
-from tocsin.matching.evaluate import TAGS, Error, Evaluation, LabelError, evaluate, read_labelled, split_part
+from tocsin.matching.evaluate import (
+    TAGS,
+    Error,
+    Evaluation,
+    LabelError,
+    LabelledItem,
+    evaluate,
+    read_labelled,
+    split_part,
+)
 from tocsin.matching.rules import load_rules
+from tocsin.parse.normalize import MAX_SUMMARY_CHARS
+from tocsin.parse.text import plain_text
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +65,7 @@ def handle(args: argparse.Namespace) -> int:
         print_problems(exc.problems)
         return EX_CONFIG
     try:
-        labelled, without_label = read_labelled(args.items, args.labels)
+        labelled, without_label = read_as_published(args.items, args.labels)
     except LabelError as exc:
         print_problems([str(exc)])
         return EX_FAILURE
@@ -70,6 +81,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.show_errors > 0 and not args.json:
         print_errors(result, args.show_errors, sys.stdout)
     return EX_OK
+
+
+def read_as_published(items: Path, labels: Path) -> tuple[list[LabelledItem], int]:
+    """Labelled items whose descriptions read as the daemon reads an RSS description: as HTML, tags dropped and
+    entities decoded (a Guardian description's links would otherwise be matched as words)."""
+    return read_labelled(items, labels, lambda description: plain_text(description, MAX_SUMMARY_CHARS))
 
 
 def _figure(value: float | None) -> str:

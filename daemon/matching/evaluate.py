@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,8 +74,10 @@ def _published(value: object, where: str) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def read_labelled(items_path: Path, labels_path: Path) -> tuple[list[LabelledItem], int]:
-    """The labelled items, in the items file's order, and how many items had no label line."""
+def read_labelled(items_path: Path, labels_path: Path,
+                  description_text: Callable[[str], str] = str) -> tuple[list[LabelledItem], int]:
+    """The labelled items, in the items file's order, and how many items had no label line. `description_text`
+    turns a description as published (RSS descriptions are HTML) into the text the matcher sees."""
     labels: dict[str, frozenset[str]] = {}
     for number, record in _json_lines(labels_path):
         tags = record.get("labels")
@@ -94,7 +96,7 @@ def read_labelled(items_path: Path, labels_path: Path) -> tuple[list[LabelledIte
             raise LabelError(f"{where}: \"title\" and \"description\" must be strings")
         item = Item(id=record["id"], feed=str(record.get("source") or items_path.name), title=title,
                     link=str(record.get("link") or ""), published=_published(record.get("published"), where),
-                    summary=summary)
+                    summary=description_text(summary))
         labelled.append(LabelledItem(item, labels[record["id"]]))
     return labelled, unlabelled
 
