@@ -7,6 +7,8 @@ true branch (an analyst wants to see all of it), `all` stops at the first false 
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,14 +17,19 @@ from functools import cached_property
 from tocsin.items import Item
 from tocsin.matching.deadlines import DeadlinePhrase, find_deadlines
 from tocsin.matching.gazetteer import GazetteerEntry
-from tocsin.matching.model import Deadline, Evidence, Quantity
-from tocsin.matching.numbers import NumberPhrase, find_numbers
+from tocsin.matching.model import Deadline, Evidence, Field, Quantity
+from tocsin.matching.numbers import NumberPhrase, after_year_word, find_numbers
 from tocsin.matching.quantities import COMPARISONS, FoundQuantity, UnitFamily, extract
 from tocsin.matching.terms import bounded, find_all, lowered, term_body
-from tocsin.matching.text import FieldText
+from tocsin.matching.text import BREAKS, FieldText
 
 # Words without which no deadline phrase can be present; the prefilter needs something to look for.
 DEADLINE_CUE = bounded("by|before|until|till|within|deadline|ultimatum|no later than")
+# A year of the last three centuries, as digits ("1982", "the 1990s"); RE2's ASCII \b is right for digits.
+YEAR_PATTERN = r"\b(?:18|19|20)\d\d(?:s|'s|’s)?\b"
+# A hedge ("could", "denies") qualifies the words after it up to the end of its clause, not across a comma.
+CLAUSE_BREAKS = BREAKS | frozenset(",–—")
+_BEFORE_A_WORD = re.compile(r" \w")
 
 
 @dataclass(slots=True)
@@ -52,10 +59,23 @@ class ItemContext:
         self._spans: dict[str, list[tuple[FieldText, int, int]]] = {}
         self._quantities: dict[str, list[FoundQuantity]] = {}
         self._numbers: dict[str, list[NumberPhrase]] = {}
+        self.scope: Field | None = None
+        """The one field a condition looks at (`in = "title"`), or None for both."""
+
+    def within(self, scope: Field) -> ItemContext:
+        """The same item seen through one field: the caches are shared (they hold both fields), what they give
+        out is filtered."""
+        view = copy.copy(self)
+        view.scope = scope
+        return view
 
     def spans(self, pattern: str) -> list[tuple[FieldText, int, int]]:
         if pattern not in self.hit_patterns:
             return []
+        found = self._all_spans(pattern)
+        return found if self.scope is None else [span for span in found if span[0].field == self.scope]
+
+    def _all_spans(self, pattern: str) -> list[tuple[FieldText, int, int]]:
         cached = self._spans.get(pattern)
         if cached is None:
             title, summary = self.fields
@@ -85,10 +105,15 @@ class ItemContext:
                 for found in extract(family, text, self.numbers(text))
             ]
             self._quantities[family.name] = cached
-        return cached
+        return cached if self.scope is None else [found for found in cached if found.evidence.field == self.scope]
+
+    @property
+    def deadlines(self) -> list[tuple[FieldText, DeadlinePhrase]]:
+        found = self._all_deadlines
+        return found if self.scope is None else [deadline for deadline in found if deadline[0].field == self.scope]
 
     @cached_property
-    def deadlines(self) -> list[tuple[FieldText, DeadlinePhrase]]:
+    def _all_deadlines(self) -> list[tuple[FieldText, DeadlinePhrase]]:
         return [(text, phrase) for text in self.fields for phrase in find_deadlines(text.text, self.reference_time)]
 
 
@@ -132,13 +157,20 @@ class Terms(Condition):
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.terms = terms
         self.term_patterns = tuple(dict.fromkeys(bounded(term_body(term)) for term in terms))
+        self.term_set = frozenset(self.term_patterns)
 
     def patterns(self) -> Iterator[str]:
         yield from self.term_patterns
 
+    def possible(self, hits: frozenset[str]) -> bool:
+        return not hits.isdisjoint(self.term_set)
+
+    def index_patterns(self) -> frozenset[str] | None:
+        return self.term_set
+
     def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
         # Only the patterns the prefilter saw can occur; a context list of 100 terms usually has one or two.
-        candidates = self.pattern_set & context.hit_patterns
+        candidates = self.term_set & context.hit_patterns
         return [span for pattern in candidates for span in context.spans(pattern)]
 
     def evaluate(self, context: ItemContext) -> Hits | None:
@@ -149,6 +181,51 @@ class Terms(Condition):
             return None
         first = min(spans, key=lambda span: (span[0].field != "title", span[1]))
         return Hits(evidence=[_evidence(*first)])
+
+
+class Starts(Terms):
+    """One of the terms at the very start of a field, before any other word: the title prefixes of opinion and
+    analysis ("Analysis: ...", "Opinion | ...", "Explainer - ...")."""
+
+    def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
+        return [span for span in super().spans(context)
+                if not any(char.isalnum() for char in span[0].text[: span[1]])]
+
+
+class Hedges:
+    """Words that make what follows them a possibility, a threat, a fear or a denial rather than a report ("could
+    strike", "threatens to invade", "denies shooting down", "no casualties"): they qualify a span when they stand
+    inside it, or end at most `words` words before it in the same clause."""
+
+    def __init__(self, terms: Terms, words: int) -> None:
+        self.terms = terms
+        self.words = words
+
+    def qualify(self, context: ItemContext, text: FieldText, start: int, end: int) -> bool:
+        for other, hedge_start, hedge_end in self.terms.spans(context):
+            if other is not text:
+                continue
+            if start <= hedge_start and hedge_end <= end and (hedge_start, hedge_end) != (start, end):
+                return True
+            if hedge_end <= start and text.words_between(hedge_end, start) <= self.words and \
+                    not text.has_break(hedge_end, start, CLAUSE_BREAKS):
+                return True
+        return False
+
+
+class Asserted(Terms):
+    """Any of these terms, where no hedge qualifies it: `asserted = { terms = [...], unless = [...] }`."""
+
+    def __init__(self, terms: tuple[str, ...], hedges: Hedges) -> None:
+        super().__init__(terms)
+        self.hedges = hedges
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.term_patterns
+        yield from self.hedges.terms.patterns()
+
+    def spans(self, context: ItemContext) -> list[tuple[FieldText, int, int]]:
+        return [span for span in super().spans(context) if not self.hedges.qualify(context, *span)]
 
 
 class Regex(Condition):
@@ -168,20 +245,28 @@ class Regex(Condition):
 
 
 class Near(Condition):
-    """A term of `a` within `words` words of a term of `b` (either order), or in the same sentence."""
+    """A term of `a` within `words` words of a term of `b` (either order, or `a` first when `ordered`), or in the
+    same sentence; with `hedges`, only a pair that no hedge qualifies."""
 
     cost = 3
 
-    def __init__(self, a: Terms, b: Terms, words: int | None) -> None:
+    def __init__(self, a: Terms, b: Terms, words: int | None, ordered: bool = False,
+                 hedges: Hedges | None = None) -> None:
         self.a = a
         self.b = b
         self.words = words
+        self.ordered = ordered
+        self.hedges = hedges
 
     def patterns(self) -> Iterator[str]:
         yield from self.a.patterns()
         yield from self.b.patterns()
+        if self.hedges:
+            yield from self.hedges.terms.patterns()
 
     def _close(self, text: FieldText, first: tuple[int, int], second: tuple[int, int]) -> bool:
+        if self.ordered and first[0] >= second[0]:
+            return False
         if self.words is None:
             return text.sentence_of(first[0]) == text.sentence_of(second[0])
         left, right = sorted((first, second))
@@ -191,7 +276,7 @@ class Near(Condition):
         return self.a.possible(hits) and self.b.possible(hits)
 
     def index_patterns(self) -> frozenset[str] | None:
-        return min(self.a.pattern_set, self.b.pattern_set, key=len)
+        return min(self.a.term_set, self.b.term_set, key=len)
 
     def evaluate(self, context: ItemContext) -> Hits | None:
         hits: dict[tuple[str, int, int], Evidence] = {}
@@ -199,7 +284,9 @@ class Near(Condition):
         for text, a_start, a_end in self.a.spans(context):
             for other, b_start, b_end in b_spans:
                 if other is text and (a_start, a_end) != (b_start, b_end) and \
-                        self._close(text, (a_start, a_end), (b_start, b_end)):
+                        self._close(text, (a_start, a_end), (b_start, b_end)) and not (
+                            self.hedges and self.hedges.qualify(
+                                context, text, min(a_start, b_start), max(a_end, b_end))):
                     for start, end in ((a_start, a_end), (b_start, b_end)):
                         hits[(text.field, start, end)] = _evidence(text, start, end)
         return Hits(evidence=sorted(hits.values(), key=lambda e: (e.field != "title", e.start))) if hits else None
@@ -252,6 +339,54 @@ class DeadlineCondition(Condition):
             evidence=[_evidence(text, phrase.start, phrase.end) for text, phrase in context.deadlines],
             deadlines=[Deadline(at=phrase.at, text=phrase.text) for _, phrase in context.deadlines],
         )
+
+
+class OldYear(Condition):
+    """A year at least `years` years before the item's publication ("1982", "in 1994", "the 1990s"): a look back,
+    not news. Four digits count as a year after a word of dates ("in", "since", a month), before punctuation or
+    the end of the text, or as a decade; "2000 troops" is a count."""
+
+    def __init__(self, years: int) -> None:
+        self.years = years
+
+    def patterns(self) -> Iterator[str]:
+        yield YEAR_PATTERN
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        latest = context.reference_time.year - self.years
+        found = []
+        for text, start, end in context.spans(YEAR_PATTERN):
+            if int(text.text[start : start + 4]) > latest:
+                continue
+            decade = end - start > 4
+            counted = _BEFORE_A_WORD.match(text.text, end) is not None
+            if decade or after_year_word(text.text, start) or not counted:
+                found.append(_evidence(text, start, end))
+        return Hits(evidence=found) if found else None
+
+
+class InField(Condition):
+    """A condition that looks at one field only: `in = "title"`."""
+
+    def __init__(self, child: Condition, scope: Field) -> None:
+        self.child = child
+        self.scope = scope
+        self.cost = child.cost
+
+    def anchored(self) -> bool:
+        return self.child.anchored()
+
+    def patterns(self) -> Iterator[str]:
+        yield from self.child.patterns()
+
+    def possible(self, hits: frozenset[str]) -> bool:
+        return self.child.possible(hits)
+
+    def index_patterns(self) -> frozenset[str] | None:
+        return self.child.index_patterns()
+
+    def evaluate(self, context: ItemContext) -> Hits | None:
+        return self.child.evaluate(context.within(self.scope))
 
 
 class Watchlist(Condition):

@@ -24,8 +24,14 @@ from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, 
 from tocsin.severity import Severity
 
 META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled", "examples", "quiet")
-CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors")
-NEAR_KEYS = ("a", "b", "within")
+CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors",
+                  "starts", "asserted", "old_year")
+SCOPE_KEY = "in"
+"""Not a condition: the field (title or summary) that the conditions of its table look at."""
+FIELDS = ("title", "summary")
+NEAR_KEYS = ("a", "b", "within", "ordered", "unless", "unless_within")
+ASSERTED_KEYS = ("terms", "unless", "within")
+DEFAULT_HEDGE_WORDS = 3
 UNIT_KEYS = ("name", "after", "before", "near", "gap", "window")
 ENTRY_KEYS = ("name", "aliases", "lists")
 DEFAULT_NEAR_WORDS = 10
@@ -93,13 +99,19 @@ class _RuleBuilder:
     def table(self, table: dict[str, Any], path: str, top: bool = False) -> c.Condition | None:
         children: list[c.Condition] = []
         failed = False
+        scope = table.get(SCOPE_KEY)
+        if scope is not None and scope not in FIELDS:
+            self.problem(f'{path}{SCOPE_KEY}: expected "title" or "summary", got {scope!r}', SCOPE_KEY)
+            failed = True
         for key, value in table.items():
+            if key == SCOPE_KEY:
+                continue
             if top:
                 if key in META_KEYS:
                     continue
                 self.top_key = key
             if key not in CONDITION_KEYS:
-                known = (*META_KEYS, *CONDITION_KEYS) if top else CONDITION_KEYS
+                known = (*META_KEYS, *CONDITION_KEYS, SCOPE_KEY) if top else (*CONDITION_KEYS, SCOPE_KEY)
                 self.problem(f'unknown key "{path}{key}"{did_you_mean(key, known)}', key)
                 failed = True
                 continue
@@ -114,7 +126,10 @@ class _RuleBuilder:
             if not top:
                 self.problem(f"{path.rstrip('.') or 'condition'}: empty condition table")
             return None
-        return children[0] if len(children) == 1 and not top else c.All(tuple(children))
+        condition = children[0] if len(children) == 1 else c.All(tuple(children))
+        if scope is not None:
+            condition = c.InField(condition, scope)
+        return c.All((condition,)) if top and not isinstance(condition, c.All) else condition
 
     def item(self, value: Any, path: str) -> c.Condition | None:
         if isinstance(value, str):
@@ -128,7 +143,8 @@ class _RuleBuilder:
         builders: dict[str, Callable[[Any, str], c.Condition | None]] = {
             "any": self.group, "all": self.group, "none": self.group, "terms": self.terms_value,
             "near": self.near, "quantity": self.quantity, "deadline": self.deadline, "regex": self.regex,
-            "places": self.watchlist, "actors": self.watchlist,
+            "places": self.watchlist, "actors": self.watchlist, "starts": self.starts, "asserted": self.asserted,
+            "old_year": self.old_year,
         }
         return builders[key](value, path)
 
@@ -148,6 +164,46 @@ class _RuleBuilder:
             self.problem(f"{path}: expected a term or a list of terms")
             return None
         return self.terms(terms, path)
+
+    def starts(self, value: Any, path: str) -> c.Condition | None:
+        built = self.terms_value(value, path)
+        return c.Starts(built.terms) if isinstance(built, c.Terms) else None
+
+    def asserted(self, value: Any, path: str) -> c.Condition | None:
+        if not isinstance(value, dict):
+            self.problem(f'{path}: expected a table such as {{ terms = ["invade*"], unless = ["@hedges"] }}')
+            return None
+        for key in value:
+            if key not in ASSERTED_KEYS:
+                self.problem(f'{path}: unknown key "{key}"{did_you_mean(key, ASSERTED_KEYS)}')
+                return None
+        built = self.terms_value(value.get("terms"), f"{path}.terms")
+        hedges = self.hedges(value, "unless", "within", path)
+        if not isinstance(built, c.Terms) or hedges is None:
+            if hedges is None and "unless" not in value:
+                self.problem(f"{path}.unless: expected the hedge terms (write plain `terms` for none)")
+            return None
+        return c.Asserted(built.terms, hedges)
+
+    def hedges(self, table: dict[str, Any], key: str, within_key: str, path: str) -> c.Hedges | None:
+        """The hedges of `table[key]` within `table[within_key]` words; None when absent or invalid."""
+        if key not in table:
+            return None
+        terms = _strings(table[key])
+        built = self.terms(terms, f"{path}.{key}") if terms else None
+        if not terms:
+            self.problem(f"{path}.{key}: expected a term or a list of terms")
+        within = table.get(within_key, DEFAULT_HEDGE_WORDS)
+        if isinstance(within, bool) or not isinstance(within, int) or within < 0:
+            self.problem(f"{path}.{within_key}: expected a number of words, got {within!r}")
+            return None
+        return c.Hedges(built, within) if built is not None else None
+
+    def old_year(self, value: Any, path: str) -> c.Condition | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(f"{path}: expected a number of years, such as `old_year = 10`, got {value!r}")
+            return None
+        return c.OldYear(value)
 
     def terms(self, terms: tuple[str, ...], path: str) -> c.Terms | None:
         """Terms, with `@name` standing for a named list from a `[terms]` table."""
@@ -186,13 +242,20 @@ class _RuleBuilder:
             if built is None:
                 return None
             sides.append(built)
+        ordered = value.get("ordered", False)
+        if not isinstance(ordered, bool):
+            self.problem(f"{path}.ordered: expected true (a before b) or false")
+            return None
+        hedges = self.hedges(value, "unless", "unless_within", path)
+        if hedges is None and "unless" in value:
+            return None
         within = value.get("within", DEFAULT_NEAR_WORDS)
         if within == "sentence":
-            return c.Near(sides[0], sides[1], None)
+            return c.Near(sides[0], sides[1], None, ordered, hedges)
         if isinstance(within, bool) or not isinstance(within, int) or within < 0:
             self.problem(f'{path}.within: expected a number of words or "sentence", got {within!r}')
             return None
-        return c.Near(sides[0], sides[1], within)
+        return c.Near(sides[0], sides[1], within, ordered, hedges)
 
     def quantity(self, value: Any, path: str) -> c.Condition | None:
         expressions = _strings(value)

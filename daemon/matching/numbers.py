@@ -109,7 +109,12 @@ def _is_year(found: re.Match[str], text: str) -> bool:
     digits = found["digits"]
     if not digits or found["short"] or found["scale"] or not re.fullmatch(r"(?:19|20)\d\d", digits):
         return False
-    return bool(_YEAR_CONTEXT.search(text[max(0, found.start() - 12) : found.start()]))
+    return after_year_word(text, found.start())
+
+
+def after_year_word(text: str, start: int) -> bool:
+    """Whether the four digits at `start` follow a word that makes them a year ("in 1982", "May 2022")."""
+    return bool(_YEAR_CONTEXT.search(text[max(0, start - 12) : start]))
 
 
 def _candidates(text: str) -> Iterator[re.Match[str]]:

@@ -50,6 +50,6 @@ class FieldText:
     def sentence_of(self, offset: int) -> int:
         return bisect_right(self.sentence_ends, offset)
 
-    def has_break(self, start: int, end: int) -> bool:
+    def has_break(self, start: int, end: int, breaks: frozenset[str] = BREAKS) -> bool:
         """Whether sentence or clause punctuation lies between two offsets."""
-        return any(char in BREAKS for char in self.text[start:end])
+        return any(char in breaks for char in self.text[start:end])
