@@ -1,5 +1,6 @@
 """URLs, in the four forms tocsin needs: absolute (a feed's link resolved against the feed), canonical (one key
-for one article across feeds), safe (an http(s) link a receiver may show) and redacted (no password in a log line).
+for one article across feeds), safe (an http(s) link a receiver may show) and redacted (no password or token in a
+log line, an error or the state database), with the secret parts of a configured URL for `tocsin.redaction`.
 
 Plain string work on urllib.parse, imported by parse workers, the store's dedupe and the receivers alike, so it
 imports nothing of tocsin: a parse worker that needs `redact_url` must not load httpx with the fetcher.
@@ -7,8 +8,9 @@ imports nothing of tocsin: a parse worker that needs `redact_url` must not load 
 
 from __future__ import annotations
 
+import base64
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 """Control, line-separator and bidirectional-override characters: never in a safe link or a one-line text."""
@@ -72,12 +74,59 @@ def encoded_link(url: str) -> str | None:
     return quote(link, safe=_URL_SAFE) if link else None
 
 
+SECRET_PARAMETER = re.compile(
+    r"(?i)(?:^|[_.-])(?:token|key|apikey|secret|password|passwd|pass|pwd|sig|signature|auth|authorization"
+    r"|credentials?|session|sessionid)$"
+)
+"""A query parameter (or a key=value in text) that holds a credential: its name is, or ends in `_`/`-`/`.` and,
+one of these: `token`, `access_token`, `api_key`, `apikey`, `key`, `client_secret`, `password`, `sig`,
+`X-Amz-Signature`... (`author` or `keyword` are not)."""
+_TOKEN_SEGMENT = re.compile(r"^(?=[^/]*[0-9])(?=[^/]*[A-Za-z])[A-Za-z0-9_:.~=-]{16,}$")
+"""A path segment that is a capability, not a name: 16 or more letters and digits mixed, as in a Slack webhook
+(`/services/T0/B0/<token>`), a Discord one (`/api/webhooks/<id>/<token>`) or a Telegram bot path (`/bot<token>`)."""
+_MASK = "***"
+
+
 def redact_url(url: str) -> str:
-    """The URL without user:password@, for logs and error messages."""
-    parts = urlsplit(url)
-    if not (parts.username or parts.password):
+    """The URL without user:password@ and with secret-looking query values masked (`?token=***&page=2`), for
+    logs, error messages and the state database. The rest is left as written, not re-encoded."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return _MASK  # not parseable, so no telling where a credential starts
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        netloc = f"[{host}]" if ":" in host else host
+        if port:
+            netloc = f"{netloc}:{port}"
+    query = "&".join(_redact_parameter(pair) for pair in parts.query.split("&")) if parts.query else ""
+    if netloc == parts.netloc and query == parts.query:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_parameter(pair: str) -> str:
+    name, equals, value = pair.partition("=")
+    return f"{name}={_MASK}" if equals and value and SECRET_PARAMETER.search(name) else pair
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of a configured URL, so that an answer echoing one of them alone is masked too: the
+    password, user:password and its base64 (the Basic authorization sent for it), secret-looking query values,
+    and capability-like path segments (see _TOKEN_SEGMENT)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    if parts.password:
+        userinfo = f"{parts.username or ''}:{parts.password}"
+        found += [parts.password, unquote(parts.password), userinfo,
+                  base64.b64encode(unquote(userinfo).encode()).decode()]
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if SECRET_PARAMETER.search(name):
+            found.append(value)
+    found += [segment for segment in parts.path.split("/") if _TOKEN_SEGMENT.match(segment)]
+    return found

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from tocsin import __version__
 from tocsin.cli.common import EX_USAGE
+from tocsin.cli.redacted import redacted_output
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "poll feeds and send alerts until stopped"),
@@ -59,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        with redacted_output():
+            return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -28,14 +28,15 @@ def handle(args: argparse.Namespace) -> int:
     finally:
         db.close()
     enabled = {feed.name: feed.enabled for feed in settings.feeds}
-    # A feed added since the daemon last synced its state shows as new; one whose url changed starts over.
+    # A feed added since the daemon last synced its state shows as new; one whose url changed starts over. The
+    # state keeps urls redacted (store/feeds.py), and so do these rows.
     rows = [
-        states[feed.name] if feed.name in states and states[feed.name].url == feed.url
-        else FeedState(feed.name, feed.url)
+        states[feed.name] if feed.name in states and states[feed.name].url == redact_url(feed.url)
+        else FeedState(feed.name, redact_url(feed.url))
         for feed in settings.feeds
     ]
     if args.json:
-        print(json.dumps([{**state.to_json(), "url": redact_url(state.url), "enabled": enabled[state.name]}
+        print(json.dumps([{**state.to_json(), "enabled": enabled[state.name]}
                           for state in rows], indent=2))
         return EX_OK
     print(_table(rows, enabled, datetime.now(UTC)))

@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tocsin import redaction
 from tocsin.config.model import Settings
+from tocsin.config.secrets import secret_values
 from tocsin.config.types import SecretRef
 from tocsin.errors import ConfigError
 
@@ -48,6 +50,8 @@ def load_config(explicit: str | Path | None = None) -> Settings:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError([f"{path}: {problem}" for problem in _render_problems(exc)]) from None
+    # From here on every secret this configuration holds is masked in whatever the process stores, prints or logs.
+    redaction.learn(secret_values(settings))
     return settings.model_copy(update={"source": path.resolve()})
 
 

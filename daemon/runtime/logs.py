@@ -7,40 +7,23 @@ rule pass `extra={"feed": name}` / `extra={"rule": rule_id}`; the JSON format ca
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, SecretStr
-
+from tocsin import redaction
 from tocsin.config import Settings
-from tocsin.config.types import SecretRef
-from tocsin.errors import ConfigError
+from tocsin.config.secrets import secret_values
 
 LogFormat = Literal["text", "json"]
 
 _SYSLOG_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 _DEBUG_PRIORITY = 7
 _CONTEXT_FIELDS = ("feed", "rule", "receiver", "alert")
-_MASK = "***"
-
-# Shapes of credentials that may reach a log line through an exception text or a URL, whoever logs it.
-_SECRET_PATTERNS = (
-    (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_" + _MASK),
-    (re.compile(r"(?i)\b(authorization|x-api-key|api-key|x-auth-token)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+|basic\s+)?"
-                r"[^\s,;'\"]+"), r"\1\2\3" + _MASK),
-    (re.compile(r"(?i)\b(password|passwd|secret|token|api_key|apikey)=[^\s&;,'\"]+"), r"\1=" + _MASK),
-    # https://user:password@host -> https://user:***@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^/\s@]+@"), r"\1:" + _MASK + "@"),
-)
-
-
 def syslog_priority(levelno: int) -> int:
     for threshold, priority in _SYSLOG_PRIORITY:
         if levelno >= threshold:
@@ -66,26 +49,17 @@ def stream_is_journal(stream: TextIO, environ: dict[str, str] | None = None) -> 
 
 
 class SecretRedactor(logging.Filter):
-    """Masks known secret values and credential-shaped text in the final message and traceback of every record.
+    """Masks known secret values and credential-shaped text (`tocsin.redaction`) in the final message and
+    traceback of every record.
 
     Attached to the handler, so records from every logger pass through it, including third-party libraries.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-        self.add(secrets)
-
     def add(self, secrets: Iterable[str]) -> None:
-        # Very short values would mask ordinary words; such secrets are too weak to matter here anyway.
-        self._secrets.update(secret for secret in secrets if len(secret) >= 4)
+        redaction.learn(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, _MASK)
-        for pattern, replacement in _SECRET_PATTERNS:
-            text = pattern.sub(replacement, text)
-        return text
+        return redaction.redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())
@@ -183,35 +157,9 @@ class _TocsinHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.addFilter(redactor)
 
 
-def configured_secrets(settings: BaseModel) -> list[str]:
-    """Every secret the configuration refers to, resolved, so the redactor can mask its exact value."""
-    found: list[str] = []
-    _collect_secrets(settings, found)
-    return found
-
-
-def _collect_secrets(value: Any, found: list[str]) -> None:
-    if isinstance(value, SecretRef):
-        # An unreadable secret is reported by whoever needs it; there is nothing to mask.
-        with contextlib.suppress(ConfigError):
-            found.append(value.resolve())
-        return
-    if isinstance(value, SecretStr):
-        found.append(value.get_secret_value())
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            _collect_secrets(getattr(value, name), found)
-    elif isinstance(value, list | tuple):
-        for element in value:
-            _collect_secrets(element, found)
-    elif isinstance(value, dict):
-        for element in value.values():
-            _collect_secrets(element, found)
-
-
 def configure_logging(settings: Settings, *, level: str | None = None, log_format: LogFormat | None = None) -> None:
     """Set up (or, on reload, redo) logging from the settings, command-line overrides first, and teach the
     redactor every secret the configuration refers to."""
     setup_logging(level or settings.logging.level, log_format or settings.logging.format).add(
-        configured_secrets(settings)
+        secret_values(settings)
     )

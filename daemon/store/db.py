@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from tocsin.errors import StoreError
+from tocsin.redaction import redact
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -212,6 +213,15 @@ def _refuse_a_vanished_database(db_path: Path) -> None:
             f"{db_path}: the state database is {'empty' if db_path.exists() else 'missing'}, yet one existed here "
             f"({marker} says so); restore it from a backup, or delete {marker} to start with no history"
         )
+
+
+MAX_ERROR_CHARS = 1000
+
+
+def stored_text(text: str) -> str:
+    """An error or warning as the state database keeps it: secrets masked (a receiver or a feed may echo a token
+    or a password back), at most MAX_ERROR_CHARS. Every error and warning column is written through this."""
+    return redact(text)[:MAX_ERROR_CHARS]
 
 
 def stamp(when: datetime) -> float:

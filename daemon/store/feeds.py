@@ -12,10 +12,10 @@ from typing import Any
 
 from tocsin.alerts import iso
 from tocsin.config.feeds import FeedConfig
-from tocsin.store.db import Database, chunks, moment, stamp
+from tocsin.store.db import Database, chunks, moment, stamp, stored_text
 from tocsin.store.seen import REFRESH_AFTER
+from tocsin.urls import redact_url
 
-MAX_ERROR_CHARS = 1000
 FLUSH_ROWS_PER_COMMIT = 250
 """Touches written per transaction by `flush_in_chunks`: one database-thread job each, so polls' ingests take
 their turns in between."""
@@ -119,13 +119,19 @@ class FeedStates:
                 f"DELETE FROM feed_state WHERE name NOT IN ({','.join('?' * len(names))})", names
             )
             for feed in feeds:
+                # The url is kept redacted (no password or token at rest), so a change of credentials alone is
+                # not a new feed. A row from before redaction is rewritten in place rather than started over.
+                url = redact_url(feed.url)
+                connection.execute(
+                    "UPDATE feed_state SET url = ? WHERE name = ? AND url = ?", (url, feed.name, feed.url)
+                )
                 connection.execute(
                     "INSERT INTO feed_state (name, url) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
                     "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, gone = 0, "
                     "first_fetch_done = 0, consecutive_failures = 0, next_poll_at = NULL, last_error = NULL, "
                     "warning = NULL, entry_digests = x'', entries_checked_at = NULL "
                     "WHERE feed_state.url != excluded.url",
-                    (feed.name, feed.url),
+                    (feed.name, url),
                 )
 
     def get(self, name: str) -> FeedState | None:
@@ -231,7 +237,8 @@ class FeedStates:
             "warning = ?, first_fetch_done = 1, entry_digests = ?, entries_checked_at = ? WHERE name = ?",
             (
                 status, stamp(now), stamp(next_poll_at), etag, last_modified, new_items, body_hash,
-                warning, pack_digests(entry_digests), stamp(entries_checked_at) if entries_checked_at else None, name,
+                stored_text(warning) if warning else None, pack_digests(entry_digests),
+                stamp(entries_checked_at) if entries_checked_at else None, name,
             ),
         )
 
@@ -244,7 +251,7 @@ class FeedStates:
             connection.execute(
                 "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
                 "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-                (status, error[:MAX_ERROR_CHARS], stamp(now), stamp(next_poll_at), name),
+                (status, stored_text(error), stamp(now), stamp(next_poll_at), name),
             )
             row = connection.execute(
                 "SELECT consecutive_failures FROM feed_state WHERE name = ?", (name,)
@@ -256,7 +263,7 @@ class FeedStates:
         self.db.connection.execute(
             "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
             "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-            (error[:MAX_ERROR_CHARS], stamp(now), name),
+            (stored_text(error), stamp(now), name),
         )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from tocsin.alerts import Alert, iso
-from tocsin.store.db import Database, chunks, moment, stamp
+from tocsin.store.db import Database, chunks, moment, stamp, stored_text
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
@@ -229,13 +229,13 @@ class OutboxStore:
     def mark_retry(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
         self._sql.execute(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (stamp(next_attempt_at), error, delivery_id),
+            " WHERE id = ? AND state = 'pending'", (stamp(next_attempt_at), stored_text(error), delivery_id),
         )
 
     def mark_dead(self, delivery_id: int, now: datetime, error: str, *, attempted: bool = True) -> None:
         self._sql.execute(
             "UPDATE deliveries SET state = 'dead', attempts = attempts + ?, finished_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (int(attempted), stamp(now), error, delivery_id),
+            " WHERE id = ? AND state = 'pending'", (int(attempted), stamp(now), stored_text(error), delivery_id),
         )
 
     def listing(self, state: DeliveryState | None, limit: int) -> list[Delivery]:

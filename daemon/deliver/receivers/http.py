@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tocsin import redaction
 from tocsin.deliver.base import Outcome, one_line
 from tocsin.deliver.receivers.webhook import classify
 from tocsin.errors import ConfigError
@@ -44,19 +45,14 @@ class ServiceAnswer:
 
 
 class JsonClient:
-    """Sends JSON to one service. Every text that reaches an outcome passes `redact`: tokens and secret URLs
-    never reach the log or the outbox, even when the service echoes them."""
+    """Sends JSON to one service. Its tokens and secret URLs are taught to `tocsin.redaction`, so the log, the
+    outbox and the command line mask them even when the service echoes them."""
 
     def __init__(self, client: httpx.AsyncClient, timeout: timedelta, secrets: tuple[str, ...]) -> None:
         self._client = client
         self._timeout_s = timeout.total_seconds()
         self._timeout = httpx.Timeout(self._timeout_s)
-        self._secrets = tuple(sorted((secret for secret in secrets if secret), key=len, reverse=True))
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<secret>")
-        return text
+        redaction.learn(secrets)
 
     async def send(self, method: str, url: str, body: Any, headers: Mapping[str, str] | None = None,
                    retry_after: Callable[[ServiceAnswer], timedelta | None] | None = None,
@@ -72,7 +68,7 @@ class JsonClient:
         except httpx.TimeoutException:
             return Outcome.retry(f"no answer within {self._timeout_s:g}s"), None
         except httpx.HTTPError as exc:
-            return Outcome.retry(self.redact(f"{type(exc).__name__}: {exc}")), None
+            return Outcome.retry(f"{type(exc).__name__}: {exc}"), None
         answer = ServiceAnswer(response.status_code, _json_object(response.content[:_ANSWER_READ]))
         outcome = classify(response)
         if outcome.status == "delivered":
@@ -81,7 +77,7 @@ class JsonClient:
         if said:
             outcome = Outcome(outcome.status, f"HTTP {answer.status}: {one_line(said, 200)}", outcome.retry_after)
         delay = retry_after(answer) if retry_after is not None and outcome.status == "retry" else None
-        return Outcome(outcome.status, self.redact(outcome.reason), delay or outcome.retry_after), answer
+        return Outcome(outcome.status, outcome.reason, delay or outcome.retry_after), answer
 
 
 def _json_object(content: bytes) -> Mapping[str, Any]:

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 import httpx
 
+from tocsin import redaction
 from tocsin.alerts import Alert
 from tocsin.backoff import parse_retry_after
 from tocsin.config.delivery import WebhookReceiver
+from tocsin.config.secrets import secret_values
 from tocsin.deliver.base import Outcome, one_line
 from tocsin.deliver.formats import discord_messages, slack_messages
 from tocsin.errors import ConfigError
@@ -52,6 +54,9 @@ class WebhookSender:
     def __init__(self, config: WebhookReceiver, client: httpx.AsyncClient) -> None:
         self.name = config.name
         self._config = config
+        # A chat webhook URL carries its token in the path, a header may hold a credential: whatever the receiver
+        # echoes, the log, the outbox and the command line mask them.
+        redaction.learn(secret_values(config))
         self._client = client
         # Parsed once: per request, httpx would parse the URL and build the timeout again.
         self._url = httpx.URL(config.url)
@@ -106,12 +111,8 @@ class WebhookSender:
         except httpx.TimeoutException:
             return Outcome.retry(f"no answer within {self._config.timeout.total_seconds():g}s"), None
         except httpx.HTTPError as exc:
-            return Outcome.retry(self._redact(f"{type(exc).__name__}: {exc}")), None
+            return Outcome.retry(f"{type(exc).__name__}: {exc}"), None
         return classify(response), response.status_code
-
-    def _redact(self, text: str) -> str:
-        # Chat webhook URLs carry their token in the path: never let one reach a log line or the outbox.
-        return text.replace(self._config.url, "<url>")
 
 
 def classify(response: httpx.Response) -> Outcome:
