@@ -41,6 +41,7 @@ class RuleBook:
 def load_rulebook(paths: Sequence[Path]) -> RuleBook:
     """Both kinds of rules from `paths`; raises RuleError listing every problem of both at once."""
     def compile_both(read: RuleFiles) -> RuleBook:
-        return RuleBook(RuleSet(compile_rules(read)), compile_escalation_rules(read))
+        matching = compile_rules(read)
+        return RuleBook(RuleSet(matching), compile_escalation_rules(read, matching.gazetteer))
 
     return compile_rule_files(paths, compile_both)

@@ -34,7 +34,7 @@ def test_second_shootdown_in_one_place_within_7_days_raises_the_level_to_high(tm
     second = feed(stage, db, "Second Syrian helicopter downed near Nairab in Idlib", shootdown())
     assert [a.kind for a in second] == ["match", "escalation"]
     raised = second[1]
-    assert raised.situation == "place:Idlib"
+    assert raised.situation == "theatre:Syria"
     assert raised.extra["level"] == "high" and raised.extra["previous_level"] == "watch"
     assert raised.rule == "repeated-shootdown"
     assert raised.severity.value == "high"
@@ -81,7 +81,7 @@ def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(tmp_path
         with db.transaction():
             assert stage.due() == []
         clock.advance(timedelta(hours=48))
-    assert stage.situations.level("place:Idlib") is None
+    assert stage.situations.level("theatre:Syria") is None
     feed(stage, db, "Jet downed over Idlib countryside", shootdown())
     clock.advance(timedelta(hours=6))
     again = feed(stage, db, "Helicopter crew killed as rebels hit aircraft over Idlib", shootdown())
@@ -102,7 +102,7 @@ def test_falls_are_alerted_when_configured(tmp_path: Path) -> None:
         fallen = stage.due()
     assert [(a.kind, a.extra["previous_level"], a.extra["level"]) for a in fallen] == [
         ("escalation", "high", "none")]
-    assert fallen[0].title == "Idlib: escalation over"
+    assert fallen[0].title == "Syria: escalation over"
 
 
 def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
@@ -116,13 +116,13 @@ def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
         alerts += feed(stage, db, f"Report {number} {tag} in Aleppo", match(f"{tag}-rule", tag, places=("Aleppo",)))
     escalations = [a for a in alerts if a.kind == "escalation"]
     assert [a.extra["level"] for a in escalations] == ["elevated"]
-    assert escalations[0].rule == "place-ladder"
-    assert stage.situations.level("place:Aleppo") == "elevated"
+    assert escalations[0].rule == "theatre-ladder"
+    assert stage.situations.level("theatre:Syria") == "elevated"
     for _ in range(2):
         clock.advance(timedelta(days=9))
         with db.transaction():
             stage.due()
-    assert stage.situations.level("place:Aleppo") is None
+    assert stage.situations.level("theatre:Syria") is None
 
 
 def test_a_story_counts_once_however_many_outlets_report_it(tmp_path: Path) -> None:
@@ -232,12 +232,12 @@ def test_one_report_that_lifts_a_situation_several_levels_says_only_where_it_end
     tags = ("buildup", "deadline", "casualties", "displacement", "territorial", "strike", "shootdown")
     matches = [match(f"{tag}-x", tag, places=("Idlib",)) for tag in tags]
     alerts = feed(stage, db, "Everything at once in Idlib", *matches)
-    raised = [alert for alert in alerts if alert.kind == "escalation" and alert.situation == "place:Idlib"]
+    raised = [alert for alert in alerts if alert.kind == "escalation" and alert.situation == "theatre:Syria"]
     assert len(raised) == 1
     assert raised[0].extra["previous_level"] == "none"
     assert raised[0].extra["level"] in ("high", "critical")
     # Every escalation rule the report satisfied explains the one alert.
-    assert {finding["rule"] for finding in raised[0].extra["findings"]} >= {"buildup-and-deadline", "place-ladder"}
+    assert {finding["rule"] for finding in raised[0].extra["findings"]} >= {"buildup-and-deadline", "theatre-ladder"}
 
 
 def test_a_match_alert_quotes_the_sentences_that_hold_its_evidence() -> None:

@@ -59,9 +59,9 @@ def test_the_default_escalation_rules_load() -> None:
     assert isinstance(by_id["repeated-shootdown"].condition, Count)
     assert by_id["repeated-shootdown"].window == timedelta(days=7)
     assert isinstance(by_id["buildup-and-deadline"].condition, Combination)
-    assert isinstance(by_id["place-ladder"].condition, Ladder)
+    assert isinstance(by_id["theatre-ladder"].condition, Ladder)
     tags = {"buildup", "deadline", "shootdown", "casualties", "displacement", "territorial", "strike"}
-    assert set(by_id["place-ladder"].condition.weights) == tags  # type: ignore[union-attr]
+    assert set(by_id["theatre-ladder"].condition.weights) == tags  # type: ignore[union-attr]
 
 
 def test_every_problem_is_reported_with_file_line_and_rule(tmp_path: Path) -> None:
@@ -73,7 +73,8 @@ def test_every_problem_is_reported_with_file_line_and_rule(tmp_path: Path) -> No
     expected = [
         f'{path}:7: escalation rule "typo": unknown key "windw" (did you mean "window"?)',
         f'{path}:4: escalation rule "typo": required key "window" is missing (write 7d, 48h)',
-        f'{path}:13: escalation rule "bad-values": group_by "planet" is not one of place, actor, rule, tag',
+        f'{path}:13: escalation rule "bad-values": group_by "planet" is not one of place, country, theatre, actor, '
+        "rule, tag",
         f'{path}:16: escalation rule "bad-values": combination: tags must list two or more tags, e.g. '
         '["buildup", "deadline"]',
         f'{path}:14: escalation rule "bad-values": window: "a week" is not a duration',

@@ -57,7 +57,7 @@ def test_replay_text_output_lists_one_alert_per_line() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("2020-02-20T09:00:00Z  match")
-    assert "Idlib: escalation level elevated" in done.stdout
+    assert "Syria: escalation level elevated" in done.stdout
 
 
 def test_an_unreadable_snapshot_is_skipped_with_a_warning(replayed: list[dict[str, object]],

@@ -68,7 +68,7 @@ def test_at_most_six_alerts_a_day_on_average(name: str) -> None:
 
 def test_afghanistan_is_one_situation_raised_by_the_fall_of_kunduz() -> None:
     raised = [alert for alert in alerts("afghanistan-2021") if alert.kind == "escalation"]
-    assert {alert.situation for alert in raised} == {"place:Afghanistan"}, "Kabul, Kandahar: one situation"
+    assert {alert.situation for alert in raised} == {"theatre:Afghanistan"}, "Kabul, Kandahar: one situation"
     assert raised[0].created <= utc("2021-08-08T23:59:59")
     levels = [alert.extra["level"] for alert in raised]
     assert levels == sorted(levels, key=level_rank) and levels[-1] == "critical", "it climbs and stays"
@@ -82,5 +82,5 @@ def test_afghanistan_tracks_the_31_august_deadline() -> None:
 
 
 def test_gaza_raises_the_gaza_situation_during_the_war() -> None:
-    raised = escalations(alerts("gaza-2021"), "place:Gaza")
+    raised = escalations(alerts("gaza-2021"), "theatre:Israel/Palestine")
     assert raised and utc("2021-05-11T00:00:00") <= raised[0].created <= utc("2021-05-21T00:00:00")

@@ -64,7 +64,7 @@ def test_chromium_renders_a_plot_per_situation_with_its_alerts_marked(
     ).stdout
     sections = re.findall(r'<section class="situation" id="situation-(\d+)"><h2>([^<]*)</h2>(.*?)</section>',
                           dom, re.S)
-    assert sections and sections[0][1] == "place:Idlib"
+    assert sections and sections[0][1] == "theatre:Syria"
     for index, _, body in sections:
         assert body.count("<svg") == 1, "one inline plot per situation"
         assert f'id="score-{index}"' in body and f'id="level-{index}"' in body

@@ -1,7 +1,7 @@
 """Escalation rules: the `[[escalation]]` tables of the rule files, validated with file:line messages.
 
-Each rule groups matches by a key (place, actor, rule or tag) into situations and says how a situation's level
-rises. Exactly one of three conditions:
+Each rule groups matches by a key (place, country, theatre, actor, rule or tag) into situations and says how a
+situation's level rises; countries and theatres come from the gazetteer's hierarchy. Exactly one of three conditions:
 
     count       = { tag = "shootdown", at_least = 2 }            # N stories with the tag (or rule) in the window
     combination = { tags = ["buildup", "deadline"], ordered = true }  # every tag within the window (in order)
@@ -12,12 +12,14 @@ The files are read once by `rulefiles.py`; this module compiles their `[[escalat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from tocsin.matching.gazetteer import Gazetteer, Region
+from tocsin.matching.load import compile_gazetteer
 from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 from tocsin.units import parse_duration
@@ -27,8 +29,8 @@ LEVELS = ("watch", "elevated", "high", "critical")
 LEVEL_SEVERITY = {
     "watch": Severity.LOW, "elevated": Severity.MEDIUM, "high": Severity.HIGH, "critical": Severity.CRITICAL,
 }
-GroupBy = Literal["place", "actor", "rule", "tag"]
-GROUP_BY = ("place", "actor", "rule", "tag")
+GroupBy = Literal["place", "country", "theatre", "actor", "rule", "tag"]
+GROUP_BY = ("place", "country", "theatre", "actor", "rule", "tag")
 
 _RULE_KEYS = ("id", "title", "description", "group_by", "window", "level", "count", "combination", "ladder")
 _CONDITIONS = ("count", "combination", "ladder")
@@ -86,6 +88,8 @@ class EscalationRule:
 class EscalationRuleSet:
     rules: tuple[EscalationRule, ...] = ()
     sources: tuple[Path, ...] = field(default=())
+    regions: Mapping[str, Region] = field(default_factory=dict)
+    """The gazetteer's hierarchy by place name, for rules grouped by country or theatre."""
     _by_group: dict[str, tuple[EscalationRule, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -109,13 +113,14 @@ class EscalationRuleSet:
 
 
 def load_escalation_rules(paths: Sequence[Path]) -> EscalationRuleSet:
-    """Every `[[escalation]]` table under `paths`; raises RuleError listing every problem at once."""
-    return compile_rule_files(paths, compile_escalation_rules)
+    """Every `[[escalation]]` table under `paths`, with the hierarchy of the gazetteer among them; raises RuleError
+    listing every problem at once."""
+    return compile_rule_files(paths, lambda read: compile_escalation_rules(read, compile_gazetteer(read)))
 
 
-def compile_escalation_rules(read: RuleFiles) -> EscalationRuleSet:
-    """The escalation rules of files already read; their problems are added to `read.problems` (the caller
-    raises)."""
+def compile_escalation_rules(read: RuleFiles, gazetteer: Gazetteer) -> EscalationRuleSet:
+    """The escalation rules of files already read, over the gazetteer compiled from them; their problems are added
+    to `read.problems` (the caller raises)."""
     rules: list[EscalationRule] = []
     first_seen: dict[str, str] = {}
     for source in read.parsed:
@@ -129,7 +134,7 @@ def compile_escalation_rules(read: RuleFiles) -> EscalationRuleSet:
                 first_seen.setdefault(rule_id, checker.location)
             if rule is not None:
                 rules.append(rule)
-    return EscalationRuleSet(tuple(rules), read.files)
+    return EscalationRuleSet(tuple(rules), read.files, gazetteer.regions())
 
 
 class _RuleChecker:

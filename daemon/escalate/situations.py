@@ -81,10 +81,16 @@ def concerns(rule: EscalationRule, tags: set[str], match_rule: str) -> bool:
     return not tags.isdisjoint(condition.weights)
 
 
-def situation_keys(match: Match, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(group kind, situation name) for each situation a match touches."""
-    values = {"place": match.places, "actor": match.actors, "rule": (match.rule,), "tag": match.tags}
-    return [(kind, f"{kind}:{value}") for kind in kinds for value in dict.fromkeys(values[kind])]
+def situation_keys(match: Match, rules: EscalationRuleSet) -> list[tuple[str, str]]:
+    """(group kind, situation name) for each situation a match touches: a place named by the match also puts it in
+    its country's and its theatre's situation (a place outside the gazetteer's hierarchy is its own)."""
+    regions = rules.regions
+    values = {
+        "place": match.places, "actor": match.actors, "rule": (match.rule,), "tag": match.tags,
+        "country": [regions[place].country if place in regions else place for place in match.places],
+        "theatre": [regions[place].theatre if place in regions else place for place in match.places],
+    }
+    return [(kind, f"{kind}:{value}") for kind in rules.group_kinds for value in dict.fromkeys(values[kind])]
 
 
 class Situations:
@@ -100,7 +106,7 @@ class Situations:
         stamp = int(now.timestamp())
         touched: dict[str, tuple[str, set[str], set[str]]] = {}
         for match in matches:
-            for kind, situation in situation_keys(match, self.rules.group_kinds):
+            for kind, situation in situation_keys(match, self.rules):
                 _, added, rule_ids = touched.setdefault(situation, (kind, set(), set()))
                 rule_ids.add(match.rule)
                 for tag in match.tags:
@@ -325,7 +331,7 @@ class Situations:
             created=now,
             rule=top.rule.id if top else None,
             tags=tuple(tags),
-            places=(subject,) if kind == "place" else (),
+            places=(subject,) if kind in ("place", "country") else (),
             actors=(subject,) if kind == "actor" else (),
             items=tuple(items.values())[:EXPLAINED_SIGNALS],
             situation=situation,

@@ -1,4 +1,10 @@
-"""Places and actors with their aliases (Idlib, Idleb, ...), grouped into named watchlists that rules refer to."""
+"""Places and actors with their aliases (Idlib, Idleb, ...), grouped into named watchlists that rules refer to.
+
+Places also form a hierarchy for escalation: a place may belong to a country (another place of the gazetteer), and
+a country may belong to a theatre, a named conflict area (Israel, Gaza and the West Bank: "Israel/Palestine").
+A place without a country is its own country; a country outside every theatre is its own theatre. Capitals are
+marked, so escalation rules can ask for signals in a capital.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,11 @@ class GazetteerEntry:
     name: str
     aliases: tuple[str, ...]
     lists: tuple[str, ...]
+    country: str | None = None
+    """The name of the place entry this place lies in (None for a country, or a place outside every country)."""
+    theatre: str | None = None
+    """The conflict area a country belongs to (on countries only)."""
+    capital: bool = False
 
     @property
     def pattern(self) -> str:
@@ -24,9 +35,27 @@ class GazetteerEntry:
         return _alternation((self.name, *self.aliases))
 
 
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Where a place lies: its country and theatre (each the place's own name at the top of the hierarchy)."""
+
+    country: str
+    theatre: str
+    capital: bool
+
+
 class Gazetteer:
     def __init__(self, entries: tuple[GazetteerEntry, ...] = ()) -> None:
         self.entries = entries
+
+    def regions(self) -> dict[str, Region]:
+        """Every place's country and theatre, by place name."""
+        places = {entry.name: entry for entry in self.entries if entry.kind == "place"}
+        regions = {}
+        for entry in places.values():
+            country = places.get(entry.country or "", entry)
+            regions[entry.name] = Region(country.name, country.theatre or country.name, entry.capital)
+        return regions
 
     def list_names(self, kind: EntryKind) -> frozenset[str]:
         """Watchlist names a rule may use: the declared lists, and each entry's own name (lower-cased)."""

@@ -34,6 +34,7 @@ ASSERTED_KEYS = ("terms", "unless", "within")
 DEFAULT_HEDGE_WORDS = 3
 UNIT_KEYS = ("name", "after", "before", "near", "gap", "window")
 ENTRY_KEYS = ("name", "aliases", "lists")
+PLACE_KEYS = (*ENTRY_KEYS, "country", "theatre", "capital")
 DEFAULT_NEAR_WORDS = 10
 
 
@@ -375,12 +376,14 @@ def _units(sources: list[RuleFile], problems: Problems) -> dict[str, UnitFamily]
 
 def _gazetteer(sources: list[RuleFile], problems: Problems) -> Gazetteer:
     entries: list[GazetteerEntry] = []
+    lines: dict[GazetteerEntry, tuple[RuleFile, int | None]] = {}
     for source in sources:
         for kind in ("place", "actor"):
             for index, table in enumerate(source.tables(kind, problems)):
                 name = table.get("name")
                 subject = f'{kind} "{name}"' if isinstance(name, str) else f"{kind} #{index + 1}"
-                _check_keys(source, kind, index, table, ENTRY_KEYS, subject, problems)
+                _check_keys(source, kind, index, table, PLACE_KEYS if kind == "place" else ENTRY_KEYS, subject,
+                            problems)
                 aliases, lists = _strings(table.get("aliases", [])), _strings(table.get("lists", []))
                 if not isinstance(name, str) or aliases is None or lists is None:
                     problems.add(source, source.line(kind, index), subject,
@@ -389,9 +392,53 @@ def _gazetteer(sources: list[RuleFile], problems: Problems) -> Gazetteer:
                 bad = [p for term in (name, *aliases) if (p := term_problem(term))]
                 for problem in bad:
                     problems.add(source, source.line(kind, index, "aliases"), subject, problem)
-                if not bad:
-                    entries.append(GazetteerEntry(kind, name, aliases, lists))
+                hierarchy, wrong = _hierarchy(table)
+                for key, message in wrong:
+                    problems.add(source, source.line(kind, index, key), subject, message)
+                if not bad and not wrong:
+                    entry = GazetteerEntry(kind, name, aliases, lists, *hierarchy)
+                    entries.append(entry)
+                    lines[entry] = (source, source.line(kind, index, "country"))
+    _check_countries(entries, lines, problems)
     return Gazetteer(tuple(entries))
+
+
+def _hierarchy(table: dict[str, Any]) -> tuple[tuple[Any, Any, Any], list[tuple[str, str]]]:
+    """A place's country, theatre and capital flag, and what is wrong with them (key, message)."""
+    country, theatre, capital = table.get("country"), table.get("theatre"), table.get("capital", False)
+    wrong = []
+    for key, value, example in (("country", country, "the name of a place of the gazetteer"),
+                                ("theatre", theatre, 'e.g. "Israel/Palestine"')):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            wrong.append((key, f'"{key}" must be a non-empty string: {example}'))
+    if not isinstance(capital, bool):
+        wrong.append(("capital", "capital must be true or false"))
+    if isinstance(country, str) and country.strip() and isinstance(theatre, str):
+        wrong.append(("theatre", f'a theatre belongs on the country: set it on "{country}", not on a place inside it'))
+    return (country, theatre, capital), wrong
+
+
+def _check_countries(entries: list[GazetteerEntry], lines: dict[GazetteerEntry, tuple[RuleFile, int | None]],
+                     problems: Problems) -> None:
+    """Each place's country is a place of the gazetteer that lies in no country itself."""
+    places = {entry.name: entry for entry in entries if entry.kind == "place"}
+    for entry in list(entries):
+        if entry.country is None:
+            continue
+        source, line = lines[entry]
+        subject = f'place "{entry.name}"'
+        country = places.get(entry.country)
+        if country is None:
+            problems.add(source, line, subject, f'country "{entry.country}" is not a place of the gazetteer'
+                         f"{did_you_mean(entry.country, sorted(places), 'known places')}")
+        elif country.country is not None:
+            problems.add(source, line, subject, f'country "{entry.country}" lies in "{country.country}" itself: '
+                         "name the country")
+        elif country is entry:
+            problems.add(source, line, subject, "a place cannot be its own country: leave country out")
+        else:
+            continue
+        entries.remove(entry)
 
 
 def _term_lists(sources: list[RuleFile], problems: Problems) -> dict[str, tuple[str, ...]]:
@@ -472,6 +519,11 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
         languages=tuple(language.lower() for language in lists["languages"] or ()), condition=condition,
         source=location, examples=examples,
     )
+
+
+def compile_gazetteer(read: RuleFiles) -> Gazetteer:
+    """The gazetteer alone (escalation rules loaded without the matching rules); problems go to `read.problems`."""
+    return _gazetteer(read.parsed, read.problems)
 
 
 def compile_rules(read: RuleFiles) -> LoadedRules:

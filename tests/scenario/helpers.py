@@ -34,7 +34,8 @@ def match(rule: str, *tags: str, places: tuple[str, ...] = (), actors: tuple[str
 
 
 def default_rules() -> EscalationRuleSet:
-    return load_escalation_rules([REPO / "rules" / "escalation.toml"])
+    """The shipped escalation rules over the shipped gazetteer (they group by theatre: Idlib lies in Syria)."""
+    return load_escalation_rules([REPO / "rules" / "escalation.toml", REPO / "rules" / "gazetteer.toml"])
 
 
 def escalation(db: Database, clock: SimulatedClock, rules: EscalationRuleSet | None = None,
