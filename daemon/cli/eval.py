@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
-from tocsin.errors import RuleError
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, print_problems
+from tocsin.errors import ParseError, RuleError
+from tocsin.items import Item, content_hash
+from tocsin.matching.acled import read_acled
 from tocsin.matching.evaluate import (
     TAGS,
     Error,
@@ -22,9 +26,11 @@ from tocsin.matching.evaluate import (
     LabelledItem,
     evaluate,
     read_labelled,
+    read_labels,
     split_part,
 )
 from tocsin.matching.rules import load_rules
+from tocsin.parse import FeedSource, parse_feed
 from tocsin.parse.normalize import MAX_SUMMARY_CHARS
 from tocsin.parse.text import plain_text
 
@@ -35,10 +41,19 @@ def register(parser: argparse.ArgumentParser) -> None:
         "right, with precision, recall and F1; then the macro-F1 and the share of items without a "
         "tag that stayed quiet."
     )
-    parser.add_argument("--labels", metavar="LABELS.jsonl", type=Path, required=True,
-                        help="one JSON object a line: id, labels (list of tags)")
-    parser.add_argument("--items", metavar="ITEMS.jsonl", type=Path, required=True,
+    parser.add_argument("--labels", metavar="LABELS.jsonl", type=Path,
+                        help="one JSON object a line: id, labels (list of tags); with --acled, tags added to the "
+                             "coded ones")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--items", metavar="ITEMS.jsonl", type=Path,
                         help="one JSON object a line: id, title, description, published")
+    source.add_argument("--feeds", metavar="DIR", type=Path,
+                        help="saved feed files; an item's id is FILE#HASH (the first 12 hex digits of its "
+                             "content hash), as `tocsin eval --feeds DIR --list-ids` prints them")
+    source.add_argument("--acled", metavar="EVENTS.csv", type=Path,
+                        help="an ACLED export: notes as summaries, tags from the event coding (docs/rules.md)")
+    parser.add_argument("--list-ids", action="store_true",
+                        help="with --feeds: print each item's id and title, to label them, and stop")
     parser.add_argument("--rules", metavar="PATH", action="append", type=Path,
                         help="rule file or directory (repeatable; default: ./rules)")
     parser.add_argument("--part", choices=("all", "tuning", "check"), default="all",
@@ -64,8 +79,15 @@ def handle(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
+    if args.labels is None and not args.acled and not args.list_ids:
+        print_problems(["--labels is needed with --items and --feeds"])
+        return EX_USAGE
     try:
-        labelled, without_label = read_as_published(args.items, args.labels)
+        if args.feeds and args.list_ids:
+            for item_id, item in feed_items(args.feeds):
+                print(f"{item_id}\t{item.title}")
+            return EX_OK
+        labelled, without_label = _read(args)
     except LabelError as exc:
         print_problems([str(exc)])
         return EX_FAILURE
@@ -81,6 +103,36 @@ def handle(args: argparse.Namespace) -> int:
     if args.show_errors > 0 and not args.json:
         print_errors(result, args.show_errors, sys.stdout)
     return EX_OK
+
+
+def _read(args: argparse.Namespace) -> tuple[list[LabelledItem], int]:
+    if args.acled:
+        return read_acled(args.acled, args.labels), 0
+    if args.feeds:
+        return read_feeds(args.feeds, args.labels)
+    return read_as_published(args.items, args.labels)
+
+
+def read_feeds(directory: Path, labels_path: Path) -> tuple[list[LabelledItem], int]:
+    """The labelled items of the feed files in `directory`, and how many had no label line."""
+    labels = read_labels(labels_path)
+    items = list(feed_items(directory))
+    cases = [LabelledItem(item, labels[item_id]) for item_id, item in items if item_id in labels]
+    return cases, len(items) - len(cases)
+
+
+def feed_items(directory: Path) -> Iterator[tuple[str, Item]]:
+    """(id, item) for every item of every feed file in `directory` that parses, as the daemon would read it."""
+    if not directory.is_dir():
+        raise LabelError(f"{directory}: not a directory of feed files")
+    fetched_at = datetime(2026, 1, 1, tzinfo=UTC)
+    for path in sorted(directory.iterdir()):
+        try:
+            parsed = parse_feed(path.read_bytes(), FeedSource(name=path.name, url=path.resolve().as_uri()), fetched_at)
+        except (ParseError, OSError):
+            continue
+        for item in parsed.items:
+            yield f"{path.name}#{content_hash(item.title, item.summary)[:12]}", item
 
 
 def read_as_published(items: Path, labels: Path) -> tuple[list[LabelledItem], int]:

@@ -37,6 +37,8 @@ class LabelError(ValueError):
 class LabelledItem:
     item: Item
     tags: frozenset[str]
+    unscored: frozenset[str] = frozenset()
+    """Tags the labels cannot decide for this item: it counts neither for nor against them."""
 
 
 def split_part(item_id: str) -> Part:
@@ -74,16 +76,22 @@ def _published(value: object, where: str) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def read_labelled(items_path: Path, labels_path: Path,
-                  description_text: Callable[[str], str] = str) -> tuple[list[LabelledItem], int]:
-    """The labelled items, in the items file's order, and how many items had no label line. `description_text`
-    turns a description as published (RSS descriptions are HTML) into the text the matcher sees."""
+def read_labels(labels_path: Path) -> dict[str, frozenset[str]]:
+    """The tags of each id of a labels file."""
     labels: dict[str, frozenset[str]] = {}
     for number, record in _json_lines(labels_path):
         tags = record.get("labels")
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
             raise LabelError(f"{labels_path}:{number}: \"labels\" must be a list of tags")
         labels[record["id"]] = frozenset(tags)
+    return labels
+
+
+def read_labelled(items_path: Path, labels_path: Path,
+                  description_text: Callable[[str], str] = str) -> tuple[list[LabelledItem], int]:
+    """The labelled items, in the items file's order, and how many items had no label line. `description_text`
+    turns a description as published (RSS descriptions are HTML) into the text the matcher sees."""
+    labels = read_labels(labels_path)
     labelled: list[LabelledItem] = []
     unlabelled = 0
     for number, record in _json_lines(items_path):
@@ -176,6 +184,8 @@ def evaluate(rules: RuleSet, labelled: Iterable[LabelledItem], tags: tuple[str, 
             result.untagged += 1
             result.untagged_quiet += not fired
         for tag in tags:
+            if tag in case.unscored:
+                continue
             expected, given = tag in case.tags, tag in fired
             score = result.scores[tag]
             score.gold += expected
