@@ -99,8 +99,9 @@ class Setup:
             self.clock.advance(step)
 
 
-def setup(tmp_path: Path, delivery: DeliveryConfig, start: datetime = T0) -> Setup:
-    db = open_database(tmp_path / "state" / "tocsin.sqlite3")
+def setup(where: Path | Database, delivery: DeliveryConfig, start: datetime = T0) -> Setup:
+    """Delivery on a store: an SQLite file under the directory `where`, or the store given."""
+    db = where if isinstance(where, Database) else open_database(where / "state" / "tocsin.sqlite3")
     clock = SimulatedClock(start)
     worker = DeliveryWorker(db, delivery, clock)
     return Setup(db, clock, worker.router, worker)

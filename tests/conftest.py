@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,10 @@ import pytest
 from tests.notify_socket import FakeNotifySocket
 from tests.servers.feed_server import FeedServer, running_server
 from tests.servers.postgres_server import Cluster, binaries, running_cluster
+from tocsin.store import Database, open_database
+
+StoreOpener = Callable[[], Database]
+"""Opens the test's store (the same one at every call), as a restarted daemon or a command would."""
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -57,3 +61,39 @@ def postgres_url(postgres_cluster: Cluster, request: pytest.FixtureRequest) -> s
     """A fresh database of its own for each test."""
     name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
     return postgres_cluster.create_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+    """The store tests run against both backends: an SQLite file, and a fresh PostgreSQL database (skipped when
+    PostgreSQL or psycopg is absent). Stores left open by the test are closed after it."""
+    opened: list[Database] = []
+    if request.param == "sqlite":
+        def opener() -> Database:
+            opened.append(open_database(tmp_path / "state.db"))
+            return opened[-1]
+    else:
+        pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'tocsin[postgres]')")
+        from tocsin.store.postgres import open_postgres
+
+        url = request.getfixturevalue("postgres_url")
+
+        def opener() -> Database:
+            opened.append(open_postgres(url))
+            return opened[-1]
+    yield opener
+    for db in opened:
+        db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_toml(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The `[store]` table of a config file for each backend (empty for SQLite: the state directory's file); the
+    PostgreSQL one takes its password from a file, as an operator would."""
+    if request.param == "sqlite":
+        return ""
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'tocsin[postgres]')")
+    url = request.getfixturevalue("postgres_url")
+    password = tmp_path / "pg-password"
+    password.write_text("not-needed-by-trust-auth\n", encoding="utf-8")
+    return f'\n[store]\nurl = "{url}"\npassword = {{ file = "{password}" }}\n'

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
+from tests.conftest import StoreOpener
 from tests.scenario.helpers import T0, escalation, item, match
 from tocsin.alerts import Alert
 from tocsin.clock import SimulatedClock
 from tocsin.escalate import Escalation
-from tocsin.store import Database, open_database
+from tocsin.store import Database
 
 EXPIRES = T0 + timedelta(days=5)
 
@@ -25,8 +25,8 @@ def tick(stage: Escalation, db: Database) -> list[Alert]:
         return stage.due()
 
 
-def test_reminders_24h_before_and_at_expiry_link_every_report(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_reminders_24h_before_and_at_expiry_link_every_report(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     ultimatum(stage, db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")
@@ -53,19 +53,19 @@ def test_reminders_24h_before_and_at_expiry_link_every_report(tmp_path: Path) ->
     assert stage.next_due() is None
 
 
-def test_reminders_survive_a_restart(tmp_path: Path) -> None:
+def test_reminders_survive_a_restart(open_store: StoreOpener) -> None:
     clock = SimulatedClock(T0)
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     ultimatum(escalation(db, clock), db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")
     db.close()
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     clock.advance_to(EXPIRES - timedelta(hours=24))
     assert len(tick(escalation(db, clock), db)) == 1
 
 
-def test_a_deadline_that_passed_while_down_gives_one_expired_alert(tmp_path: Path) -> None:
+def test_a_deadline_that_passed_while_down_gives_one_expired_alert(open_store: StoreOpener) -> None:
     clock = SimulatedClock(T0)
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     stage = escalation(db, clock)
     ultimatum(stage, db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")
     clock.advance_to(EXPIRES + timedelta(hours=7))
@@ -73,9 +73,9 @@ def test_a_deadline_that_passed_while_down_gives_one_expired_alert(tmp_path: Pat
     assert [a.title for a in alerts] == ["Ultimatum expired: Turkey demands Syrian withdrawal from Idlib"]
 
 
-def test_a_deadline_learned_late_skips_reminders_already_past(tmp_path: Path) -> None:
+def test_a_deadline_learned_late_skips_reminders_already_past(open_store: StoreOpener) -> None:
     clock = SimulatedClock(EXPIRES - timedelta(hours=10))
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     stage = escalation(db, clock)
     ultimatum(stage, db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")
     assert tick(stage, db) == []
@@ -83,16 +83,16 @@ def test_a_deadline_learned_late_skips_reminders_already_past(tmp_path: Path) ->
     assert [a.extra["expired"] for a in tick(stage, db)] == [True]
 
 
-def test_a_deadline_already_past_is_not_tracked(tmp_path: Path) -> None:
+def test_a_deadline_already_past_is_not_tracked(open_store: StoreOpener) -> None:
     clock = SimulatedClock(EXPIRES + timedelta(days=1))
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     stage = escalation(db, clock)
     ultimatum(stage, db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")
     assert stage.next_due() is None
 
 
-def test_different_places_with_the_same_time_are_different_deadlines(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_different_places_with_the_same_time_are_different_deadlines(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     ultimatum(stage, db, "outlet-a", "Turkey demands Syrian withdrawal from Idlib")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from tests.alert_factory import config, make_alert, setup
+from tests.conftest import StoreOpener
 from tests.servers.webhook_receiver import WebhookReceiver
 from tocsin import metrics
 from tocsin.clock import SystemClock
@@ -20,8 +20,8 @@ from tocsin.deliver.worker import DeliveryWorker
 from tocsin.urls import safe_link
 
 
-def test_a_rolled_back_decision_leaves_nothing_in_the_outbox(tmp_path: Path) -> None:
-    s = setup(tmp_path, config([{"name": "desk", "kind": "console"}], grouping={"group_wait": "30s"}))
+def test_a_rolled_back_decision_leaves_nothing_in_the_outbox(open_store: StoreOpener) -> None:
+    s = setup(open_store(), config([{"name": "desk", "kind": "console"}], grouping={"group_wait": "30s"}))
     with pytest.raises(RuntimeError), s.db.transaction():
         s.router.enqueue([make_alert(1)])
         raise RuntimeError("the state change that decided the alert failed")
@@ -32,10 +32,10 @@ def test_a_rolled_back_decision_leaves_nothing_in_the_outbox(tmp_path: Path) -> 
     assert s.worker.store.waiting_count() == 1
 
 
-async def test_the_running_worker_sends_as_soon_as_an_alert_is_queued(tmp_path: Path) -> None:
+async def test_the_running_worker_sends_as_soon_as_an_alert_is_queued(open_store: StoreOpener) -> None:
     with WebhookReceiver() as receiver:
         delivery = config([{"name": "hook", "kind": "webhook", "url": receiver.url}])
-        s = setup(tmp_path, delivery)
+        s = setup(open_store(), delivery)
         clock = SystemClock()
         worker = DeliveryWorker(s.db, delivery, clock)
         router = worker.router
@@ -81,9 +81,9 @@ def test_text_helpers() -> None:
         assert safe_link(unsafe) is None
 
 
-async def test_pruning_forgets_finished_work_but_never_what_is_still_owed(tmp_path: Path) -> None:
+async def test_pruning_forgets_finished_work_but_never_what_is_still_owed(open_store: StoreOpener) -> None:
     down = WebhookReceiver()
-    s = setup(tmp_path, config([{"name": "desk", "kind": "console"},
+    s = setup(open_store(), config([{"name": "desk", "kind": "console"},
                                 {"name": "hook", "kind": "webhook", "url": down.url}]))
     s.enqueue(make_alert(1))
     await s.worker.drain(timeout_s=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from tests.conftest import StoreOpener
 from tests.scenario.helpers import T0, default_rules, escalation, item, match
 from tocsin.alerts import Alert
 from tocsin.clock import SimulatedClock
@@ -12,7 +13,7 @@ from tocsin.escalate import Escalation, match_summary
 from tocsin.escalate.rules import load_escalation_rules
 from tocsin.matching.model import Evidence, Match, Quantity
 from tocsin.severity import Severity
-from tocsin.store import Database, open_database
+from tocsin.store import Database
 
 
 def feed(stage: Escalation, db: Database, title: str, *matches: Match, outlet: str = "outlet-a") -> list[Alert]:
@@ -24,8 +25,8 @@ def shootdown() -> Match:
     return match("shootdown-aircraft", "shootdown", places=("Idlib",), actors=("Turkey",))
 
 
-def test_second_shootdown_in_one_place_within_7_days_raises_the_level_to_high(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_second_shootdown_in_one_place_within_7_days_raises_the_level_to_high(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules())
     first = feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
@@ -46,8 +47,8 @@ def test_second_shootdown_in_one_place_within_7_days_raises_the_level_to_high(tm
     assert [s["tag"] for s in finding["signals"]] == ["shootdown", "shootdown"]
 
 
-def test_shootdowns_more_than_7_days_apart_do_not_count_together(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_shootdowns_more_than_7_days_apart_do_not_count_together(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules())
     feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
@@ -55,8 +56,8 @@ def test_shootdowns_more_than_7_days_apart_do_not_count_together(tmp_path: Path)
     assert [a.kind for a in feed(stage, db, "Another helicopter downed in Idlib", shootdown())] == ["match"]
 
 
-def test_buildup_then_deadline_raises_the_level(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_buildup_then_deadline_raises_the_level(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules())
     feed(stage, db, "Turkey sends 7000 troops into Idlib", match("buildup-troops", "buildup", places=("Idlib",)))
@@ -68,8 +69,8 @@ def test_buildup_then_deadline_raises_the_level(tmp_path: Path) -> None:
     assert alerts[1].rule == "buildup-and-deadline"
 
 
-def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules(), repeat_interval=timedelta(days=3))
     feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
@@ -88,8 +89,8 @@ def test_the_same_level_is_not_alerted_twice_within_the_repeat_interval(tmp_path
     assert [a.kind for a in again] == ["match", "escalation"], "8 days later the same level alerts again"
 
 
-def test_falls_are_alerted_when_configured(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_falls_are_alerted_when_configured(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules(), alert_on_fall=True)
     feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
@@ -105,8 +106,8 @@ def test_falls_are_alerted_when_configured(tmp_path: Path) -> None:
     assert fallen[0].title == "Syria: escalation over"
 
 
-def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_the_ladder_accumulates_decaying_signals(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules())
     tags = ("strike", "casualties", "displacement", "territorial", "buildup")
@@ -125,8 +126,8 @@ def test_the_ladder_accumulates_decaying_signals(tmp_path: Path) -> None:
     assert stage.situations.level("theatre:Syria") is None
 
 
-def test_a_story_counts_once_however_many_outlets_report_it(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_story_counts_once_however_many_outlets_report_it(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, default_rules())
     alerts = []
@@ -136,8 +137,8 @@ def test_a_story_counts_once_however_many_outlets_report_it(tmp_path: Path) -> N
     assert [a.kind for a in alerts] == ["match"]
 
 
-def test_a_rule_realerts_for_a_place_only_after_its_interval(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_rule_realerts_for_a_place_only_after_its_interval(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, realert_per_rule={"airstrike": timedelta(hours=6)})
     strike = match("airstrike", "strike", places=("Idlib",))
@@ -151,8 +152,8 @@ def test_a_rule_realerts_for_a_place_only_after_its_interval(tmp_path: Path) -> 
                                                           "jets overnight")]
 
 
-def test_a_reload_swaps_the_escalation_rules_and_keeps_the_state(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_reload_swaps_the_escalation_rules_and_keeps_the_state(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     feed(stage, db, "Rebels shoot down Syrian helicopter over Idlib", shootdown())
@@ -184,10 +185,10 @@ count = { rule = "airstrike", at_least = 3 }
 """
 
 
-def test_ordered_combinations_and_rule_counts(tmp_path: Path) -> None:
+def test_ordered_combinations_and_rule_counts(tmp_path: Path, open_store: StoreOpener) -> None:
     rules_file = tmp_path / "escalation.toml"
     rules_file.write_text(ORDERED_AND_BY_ACTOR, encoding="utf-8")
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, load_escalation_rules([rules_file]), realert_interval=timedelta(0))
     strike = match("airstrike", "strike", actors=("Russia",))
@@ -205,8 +206,8 @@ def test_ordered_combinations_and_rule_counts(tmp_path: Path) -> None:
     assert [(a.kind, a.situation) for a in third] == [("match", None), ("escalation", "rule:airstrike")]
 
 
-def test_a_milder_rule_of_the_same_kind_adds_no_second_alert_for_one_report(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_milder_rule_of_the_same_kind_adds_no_second_alert_for_one_report(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, None)
     mild = match("casualties", "casualties", places=("Idlib",), severity=Severity.MEDIUM)
@@ -226,8 +227,8 @@ def test_a_milder_rule_of_the_same_kind_adds_no_second_alert_for_one_report(tmp_
     assert [alert.rule for alert in alone if alert.kind == "match"] == ["casualties"]
 
 
-def test_one_report_that_lifts_a_situation_several_levels_says_only_where_it_ended(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_one_report_that_lifts_a_situation_several_levels_says_only_where_it_ended(open_store: StoreOpener) -> None:
+    db = open_store()
     stage = escalation(db, SimulatedClock(T0), default_rules())
     tags = ("buildup", "deadline", "casualties", "displacement", "territorial", "strike", "shootdown")
     matches = [match(f"{tag}-x", tag, places=("Idlib",)) for tag in tags]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.alert_factory import T0, Setup, make_alert, setup
+from tests.conftest import StoreOpener
 from tocsin.config import load_config
 from tocsin.config.delivery import DeliveryConfig, DigestSchedule
 from tocsin.deliver.group import next_digest_time
@@ -93,12 +94,12 @@ kind = "pager"
     assert "delivery.receivers[1]" in text and "pager" in text
 
 
-async def test_alerts_of_one_group_wait_and_go_together(tmp_path: Path) -> None:
+async def test_alerts_of_one_group_wait_and_go_together(open_store: StoreOpener) -> None:
     config = DeliveryConfig.model_validate({
         "receivers": console("desk"), "default": {"receivers": ["desk"]},
         "grouping": {"group_by": ["rule"], "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"},
     })
-    s = setup(tmp_path, config)
+    s = setup(open_store(), config)
     s.enqueue(make_alert(1))
     s.clock.advance(timedelta(seconds=10))
     s.enqueue(make_alert(2), make_alert(3, rule="other-rule"))
@@ -124,12 +125,12 @@ async def test_alerts_of_one_group_wait_and_go_together(tmp_path: Path) -> None:
     await s.worker.close()
 
 
-async def test_the_same_alert_is_not_repeated_within_repeat_interval(tmp_path: Path) -> None:
+async def test_the_same_alert_is_not_repeated_within_repeat_interval(open_store: StoreOpener) -> None:
     config = DeliveryConfig.model_validate({
         "receivers": console("desk"), "default": {"receivers": ["desk"]},
         "grouping": {"group_wait": "0s", "group_interval": "0s", "repeat_interval": "4h"},
     })
-    s = setup(tmp_path, config)
+    s = setup(open_store(), config)
     s.enqueue(make_alert(1))
     s.clock.advance(timedelta(hours=3, minutes=59))
     s.enqueue(make_alert(1))
@@ -142,14 +143,14 @@ async def test_the_same_alert_is_not_repeated_within_repeat_interval(tmp_path: P
     await s.worker.close()
 
 
-async def test_grouping_survives_a_restart(tmp_path: Path) -> None:
+async def test_grouping_survives_a_restart(open_store: StoreOpener) -> None:
     config = DeliveryConfig.model_validate({
         "receivers": console("desk"), "default": {"receivers": ["desk"]}, "grouping": {"group_wait": "30s"},
     })
-    s = setup(tmp_path, config)
+    s = setup(open_store(), config)
     s.enqueue(make_alert(1))
     s.db.close()
-    again = setup(tmp_path, config, start=T0 + timedelta(seconds=31))
+    again = setup(open_store(), config, start=T0 + timedelta(seconds=31))
     await again.worker._cycle(ignore_wait=False)
     assert sent(again) == [(make_alert(1).id,)]
     await again.worker.drain(timeout_s=10)
@@ -165,7 +166,9 @@ def test_next_digest_time_in_a_time_zone() -> None:
     assert next_digest_time(berlin, datetime(2020, 3, 28, 12, 0, tzinfo=UTC)) == datetime(2020, 3, 29, 5, 0, tzinfo=UTC)
 
 
-async def test_a_digest_collects_and_goes_out_on_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_a_digest_collects_and_goes_out_on_schedule(
+    open_store: StoreOpener, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = DeliveryConfig.model_validate({
         "receivers": [*console("pager"), {"name": "morning", "kind": "console",
                                           "digest": {"at": "07:00", "timezone": "Europe/Berlin"}}],
@@ -173,7 +176,7 @@ async def test_a_digest_collects_and_goes_out_on_schedule(tmp_path: Path, capsys
         "default": {"receivers": ["morning"]},
         "grouping": {"group_wait": "0s"},
     })
-    s = setup(tmp_path, config)  # T0 is 09:00 UTC = 10:00 in Berlin
+    s = setup(open_store(), config)  # T0 is 09:00 UTC = 10:00 in Berlin
     s.enqueue(make_alert(1, severity=Severity.LOW), make_alert(2, severity=Severity.MEDIUM),
               make_alert(3, severity=Severity.HIGH))
     await s.worker.drain(timeout_s=10)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import StoreOpener
 from tests.scenario.helpers import T0, escalation, item, match
 from tocsin.clock import SimulatedClock
 from tocsin.escalate.silences import Matcher, Silences
-from tocsin.store import open_database
 
 
-def test_a_silence_suppresses_matching_alerts_only_while_it_runs(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_silence_suppresses_matching_alerts_only_while_it_runs(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     silence = stage.silences.add((Matcher.parse("rule=shootdown"), Matcher.parse("place=idlib")), T0,
@@ -43,8 +43,8 @@ def test_a_silence_suppresses_matching_alerts_only_while_it_runs(tmp_path: Path)
     assert len(later) == 1
 
 
-def test_expire_ends_a_silence_now(tmp_path: Path) -> None:
-    silences = Silences(open_database(tmp_path / "state.db"))
+def test_expire_ends_a_silence_now(open_store: StoreOpener) -> None:
+    silences = Silences(open_store())
     silence = silences.add((Matcher.parse("tag=strike"),), T0, timedelta(days=1), "", T0)
     assert silences.expire(silence.id, T0 + timedelta(hours=1))
     assert not silences.expire(silence.id, T0 + timedelta(hours=2))
@@ -63,9 +63,9 @@ def tocsin(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, check=False)
 
 
-def test_silence_command_adds_lists_and_expires(tmp_path: Path) -> None:
+def test_silence_command_adds_lists_and_expires(tmp_path: Path, store_toml: str) -> None:
     config = tmp_path / "tocsin.toml"
-    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = []\n', encoding="utf-8")
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = []\n{store_toml}', encoding="utf-8")
     added = tocsin(config, "silence", "add", "--match", "rule=shootdown", "--match", "place=Idlib", "--for", "6h",
                    "--comment", "handled by the desk")
     assert added.returncode == 0, added.stderr
@@ -90,8 +90,8 @@ def test_silence_command_adds_lists_and_expires(tmp_path: Path) -> None:
     assert bad.returncode == 64 and "unknown matcher key" in bad.stderr
 
 
-def test_held_alerts_and_ended_silences_are_pruned_after_30_days(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_held_alerts_and_ended_silences_are_pruned_after_30_days(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     stage.silences.add((Matcher.parse("tag=strike"),), T0, timedelta(hours=1), "", T0)

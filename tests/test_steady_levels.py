@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from tests.conftest import StoreOpener
 from tests.scenario.helpers import T0, escalation, item, match
 from tocsin.alerts import Alert
 from tocsin.clock import SimulatedClock
 from tocsin.escalate import Escalation
 from tocsin.escalate.rules import EscalationRuleSet, load_escalation_rules
-from tocsin.store import Database, open_database
+from tocsin.store import Database
 
 # One strike signal is worth 1; the score halves every day.
 LADDER = """\
@@ -29,8 +30,8 @@ def ladder(tmp_path: Path) -> EscalationRuleSet:
 
 
 class Run:
-    def __init__(self, tmp_path: Path, **config: object) -> None:
-        self.db: Database = open_database(tmp_path / "state.db")
+    def __init__(self, tmp_path: Path, open_store: StoreOpener, **config: object) -> None:
+        self.db: Database = open_store()
         self.clock = SimulatedClock(T0)
         self.stage: Escalation = escalation(self.db, self.clock, ladder(tmp_path), **config)
         self.reports = 0
@@ -64,8 +65,10 @@ def levels(alerts: list[Alert]) -> list[str]:
     return [str(alert.extra["level"]) for alert in alerts]
 
 
-def test_a_score_that_dips_below_the_threshold_and_recovers_keeps_its_level_and_says_nothing(tmp_path: Path) -> None:
-    run = Run(tmp_path, repeat_interval=timedelta(0))
+def test_a_score_that_dips_below_the_threshold_and_recovers_keeps_its_level_and_says_nothing(
+    tmp_path: Path, open_store: StoreOpener
+) -> None:
+    run = Run(tmp_path, open_store, repeat_interval=timedelta(0))
     assert levels(run.strikes(8)) == ["elevated", "high", "critical"]
     # Half a day: 8 -> 5.7, below critical's 8 but within the 30% margin (5.6).
     assert run.wait(timedelta(hours=12)) == []
@@ -74,8 +77,8 @@ def test_a_score_that_dips_below_the_threshold_and_recovers_keeps_its_level_and_
     assert run.level() == "critical"
 
 
-def test_a_fall_waits_until_the_lower_level_has_lasted_fall_after(tmp_path: Path) -> None:
-    run = Run(tmp_path, fall_after=timedelta(hours=12), alert_on_fall=True)
+def test_a_fall_waits_until_the_lower_level_has_lasted_fall_after(tmp_path: Path, open_store: StoreOpener) -> None:
+    run = Run(tmp_path, open_store, fall_after=timedelta(hours=12), alert_on_fall=True)
     run.strikes(8)
     # 18 h: 8 -> 4.8, below the margin for critical (5.6); 30 h: 3.4, holding high (>= 2.8).
     fallen = run.wait(timedelta(hours=18))
@@ -85,8 +88,8 @@ def test_a_fall_waits_until_the_lower_level_has_lasted_fall_after(tmp_path: Path
     assert fallen[0].title == "Aleppo: de-escalated to high"
 
 
-def test_a_short_lull_does_not_end_the_level(tmp_path: Path) -> None:
-    run = Run(tmp_path, fall_after=timedelta(hours=48))
+def test_a_short_lull_does_not_end_the_level(tmp_path: Path, open_store: StoreOpener) -> None:
+    run = Run(tmp_path, open_store, fall_after=timedelta(hours=48))
     run.strikes(8)
     run.wait(timedelta(hours=36))  # below the margin for 12 h or more
     run.strikes(6)  # reports resume: the score is back above critical's hold
@@ -94,15 +97,15 @@ def test_a_short_lull_does_not_end_the_level(tmp_path: Path) -> None:
     assert run.level() == "critical", "the pending fall was called off when the score recovered"
 
 
-def test_falls_are_silent_unless_alert_on_fall(tmp_path: Path) -> None:
-    run = Run(tmp_path, fall_after=timedelta(hours=12))
+def test_falls_are_silent_unless_alert_on_fall(tmp_path: Path, open_store: StoreOpener) -> None:
+    run = Run(tmp_path, open_store, fall_after=timedelta(hours=12))
     run.strikes(8)
     assert run.wait(timedelta(days=10)) == []
     assert run.level() is None
 
 
-def test_a_level_is_announced_again_only_after_falling_two_levels(tmp_path: Path) -> None:
-    run = Run(tmp_path, fall_after=timedelta(hours=12), repeat_interval=timedelta(0))
+def test_a_level_is_announced_again_only_after_falling_two_levels(tmp_path: Path, open_store: StoreOpener) -> None:
+    run = Run(tmp_path, open_store, fall_after=timedelta(hours=12), repeat_interval=timedelta(0))
     assert levels(run.strikes(8)) == ["elevated", "high", "critical"]
     run.wait(timedelta(hours=30))  # 8 -> 3.4: high holds (>= 2.8), critical does not
     assert run.level() == "high"
@@ -113,8 +116,8 @@ def test_a_level_is_announced_again_only_after_falling_two_levels(tmp_path: Path
     assert levels(run.strikes(7)) == ["high", "critical"], "two levels down and back up: a new turn, announced"
 
 
-def test_each_level_change_is_kept_for_the_timeline(tmp_path: Path) -> None:
-    run = Run(tmp_path, fall_after=timedelta(hours=12))
+def test_each_level_change_is_kept_for_the_timeline(tmp_path: Path, open_store: StoreOpener) -> None:
+    run = Run(tmp_path, open_store, fall_after=timedelta(hours=12))
     run.strikes(8)
     run.wait(timedelta(days=10))
     rows = run.db.connection.execute(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import StoreOpener
 from tocsin.config.feeds import FeedConfig
 from tocsin.items import Item
 from tocsin.store import Database, open_database
@@ -20,10 +20,8 @@ NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(tmp_path / "state.sqlite3")
-    yield database
-    database.close()
+def db(open_store: StoreOpener) -> Database:
+    return open_store()
 
 
 def feed(name: str, url: str = "https://example.org/feed") -> FeedConfig:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import StoreOpener
 from tests.scenario.helpers import T0, escalation, item, match
 from tocsin.clock import SimulatedClock
 from tocsin.escalate.fingerprint import Fingerprint, minhash, pack, similarity, words
@@ -36,8 +37,8 @@ def shootdown_match() -> Match:
     return match("shootdown-aircraft", "shootdown", places=("Idlib",), actors=("Syria", "Turkey"))
 
 
-def test_four_outlets_in_different_words_make_one_story_and_one_alert(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_four_outlets_in_different_words_make_one_story_and_one_alert(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, story_updates=(3,))
     alerts = []
@@ -55,8 +56,8 @@ def test_four_outlets_in_different_words_make_one_story_and_one_alert(tmp_path: 
     assert tuple(row) == (4, 4)
 
 
-def test_wire_copies_and_repeats_from_one_outlet_add_no_independent_source(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_wire_copies_and_repeats_from_one_outlet_add_no_independent_source(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, story_updates=(2,))
     original = SHOOTDOWN[0]
@@ -75,8 +76,8 @@ def test_wire_copies_and_repeats_from_one_outlet_add_no_independent_source(tmp_p
     assert [alert.kind for alert in independent] == ["story_update"]
 
 
-def test_different_events_stay_apart_and_a_rule_fires_for_each(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_different_events_stay_apart_and_a_rule_fires_for_each(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     strike = item("Airstrikes hit market in Maarat al-Numan", "Russian warplanes bombed a market in Maarat "
@@ -89,8 +90,8 @@ def test_different_events_stay_apart_and_a_rule_fires_for_each(tmp_path: Path) -
     assert first[0].story_id != second[0].story_id
 
 
-def test_shared_numbers_and_places_join_reports_with_little_common_wording(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_shared_numbers_and_places_join_reports_with_little_common_wording(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     killed = Quantity("killed", 13, None, "13 Turkish troops")
@@ -104,8 +105,8 @@ def test_shared_numbers_and_places_join_reports_with_little_common_wording(tmp_p
     assert len(alerts) == 1
 
 
-def test_a_report_after_the_window_starts_a_new_story(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_report_after_the_window_starts_a_new_story(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, story_window=timedelta(hours=48))
     with db.transaction():
@@ -117,13 +118,13 @@ def test_a_report_after_the_window_starts_a_new_story(tmp_path: Path) -> None:
     assert first[0].story_id != late[0].story_id
 
 
-def test_stories_survive_a_restart(tmp_path: Path) -> None:
+def test_stories_survive_a_restart(open_store: StoreOpener) -> None:
     clock = SimulatedClock(T0)
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     with db.transaction():
         assert len(escalation(db, clock).on_item(SHOOTDOWN[0], [shootdown_match()])) == 1
     db.close()
-    db = open_database(tmp_path / "state.db")
+    db = open_store()
     clock.advance(timedelta(hours=2))
     with db.transaction():
         assert escalation(db, clock).on_item(SHOOTDOWN[2], [shootdown_match()]) == []
@@ -143,8 +144,8 @@ def test_index_keys_include_bands_and_entities() -> None:
     assert fingerprint.entities == {"idlib", "syria", "turkey"}
 
 
-def test_reports_of_an_untagged_rule_still_form_one_story(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_reports_of_an_untagged_rule_still_form_one_story(open_store: StoreOpener) -> None:
+    db = open_store()
     stage = escalation(db, SimulatedClock(T0))
     untagged = Match(rule="custom-watch", title="Custom", severity=Severity.LOW, tags=(), places=("Idlib",))
     with db.transaction():
@@ -153,16 +154,22 @@ def test_reports_of_an_untagged_rule_still_form_one_story(tmp_path: Path) -> Non
 
 
 def story_count(db: Database) -> tuple[int, int, int]:
-    """(stories in the state file, stories in the in-memory index, postings in it)."""
+    """(stories in the state file, stories in the index, postings in it): the index is SQLite's TEMP tables, or
+    PostgreSQL's shared story_postings table."""
+    indexed, postings = (
+        ("SELECT count(DISTINCT story) FROM story_postings", "SELECT count(*) FROM story_postings")
+        if db.dialect == "postgresql" else
+        ("SELECT count(*) FROM temp.story_candidates", "SELECT count(*) FROM temp.story_postings")
+    )
     return (
-        db.connection.execute("SELECT count(*) FROM main.stories").fetchone()[0],
-        db.connection.execute("SELECT count(*) FROM temp.story_candidates").fetchone()[0],
-        db.connection.execute("SELECT count(*) FROM temp.story_postings").fetchone()[0],
+        db.connection.execute("SELECT count(*) FROM stories").fetchone()[0],
+        db.connection.execute(indexed).fetchone()[0],
+        db.connection.execute(postings).fetchone()[0],
     )
 
 
-def test_a_rolled_back_story_is_gone_from_the_index_too(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_rolled_back_story_is_gone_from_the_index_too(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     with db.transaction():
@@ -202,8 +209,8 @@ def test_an_index_first_built_in_a_rolled_back_transaction_is_built_again(tmp_pa
     assert story_count(db) == (1, 1, 9)
 
 
-def test_pruning_forgets_old_stories_in_the_file_and_in_the_index(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_pruning_forgets_old_stories_in_the_file_and_in_the_index(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock, story_window=timedelta(hours=48))
     with db.transaction():
@@ -242,8 +249,8 @@ def test_stories_of_a_version_3_database_stay_joinable_after_the_upgrade(tmp_pat
     assert [(alert.kind, alert.story_id) for alert in alerts] == [("story_update", "sty_old")]
 
 
-def test_two_escalations_on_one_connection_share_the_index(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_two_escalations_on_one_connection_share_the_index(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     first, second = escalation(db, clock), escalation(db, clock)
     with db.transaction():
@@ -253,8 +260,8 @@ def test_two_escalations_on_one_connection_share_the_index(tmp_path: Path) -> No
     assert story_count(db) == (1, 1, 9)
 
 
-def test_a_report_with_more_index_keys_than_sqlite_allows_union_terms_finds_its_story(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_report_with_more_index_keys_than_sqlite_allows_union_terms_finds_its_story(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     towns = tuple(f"Town{number}" for number in range(70))
@@ -321,14 +328,14 @@ def test_a_story_pruned_through_another_connection_is_forgotten_here_too(tmp_pat
     assert story_count(daemon_db) == (1, 1, 9)
 
 
-def test_a_story_missing_from_the_file_but_still_in_the_index_is_not_found(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "state.db")
+def test_a_story_missing_from_the_file_but_still_in_the_index_is_not_found(open_store: StoreOpener) -> None:
+    db = open_store()
     clock = SimulatedClock(T0)
     stage = escalation(db, clock)
     with db.transaction():
         stage.on_item(SHOOTDOWN[0], [shootdown_match()])
         # Removed behind the index's back: this connection's own writes leave data_version as it is.
-        db.connection.execute("DELETE FROM main.stories")
+        db.connection.execute("DELETE FROM stories")
     clock.advance(timedelta(minutes=10))
     with db.transaction():
         stage.on_item(SHOOTDOWN[1], [shootdown_match()])

@@ -76,15 +76,14 @@ def open_state(args: argparse.Namespace) -> tuple[Settings, Database] | int:
     """The configuration and the state database, for commands that read state; or, with the problems printed,
     the exit code to return (EX_CONFIG for a bad configuration, EX_FAILURE for an unusable database)."""
     from tocsin.config import load_config
-    from tocsin.store import open_database
+    from tocsin.store.backend import open_store
 
     try:
         settings = load_config(getattr(args, "config", None))
+        return settings, open_store(settings)
     except ConfigError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
-    try:
-        return settings, open_database(settings.database_path, settings.store.synchronous)
     except StoreError as exc:
         print_problems([str(exc)])
         return EX_FAILURE

@@ -16,7 +16,7 @@ from tocsin.config import Settings, load_config
 from tocsin.deliver.base import Outcome
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.errors import ConfigError, StoreError
-from tocsin.store import open_database
+from tocsin.store.backend import open_store
 from tocsin.store.outbox import OutboxStore
 
 _HIDDEN_FROM_DAEMON = timedelta(hours=1)
@@ -55,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
 
 
 async def _send(settings: Settings, receiver: str) -> tuple[Alert, Outcome]:
-    db = open_database(settings.database_path, settings.store.synchronous)
+    db = open_store(settings)
     clock = SystemClock()
     worker = DeliveryWorker(db, settings.delivery, clock)
     try:

@@ -22,7 +22,7 @@ from tocsin.cli.common import (
 from tocsin.config import load_config
 from tocsin.errors import ConfigError, StoreError
 from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences
-from tocsin.store import open_database
+from tocsin.store.backend import open_store
 from tocsin.units import format_duration, parse_duration
 
 
@@ -59,7 +59,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def _open(args: argparse.Namespace) -> Iterator[Silences]:
     settings = load_config(args.config)
-    db = open_database(settings.database_path, settings.store.synchronous)
+    db = open_store(settings)
     try:
         yield Silences(db)
     finally:

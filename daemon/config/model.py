@@ -6,11 +6,12 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from tocsin.config.delivery import DeliveryConfig
+from tocsin.config.delivery import DeliveryConfig, OutOfLineSecret
 from tocsin.config.escalation import EscalationConfig
 from tocsin.config.feeds import FeedConfig, HttpConfig, PollingConfig
 from tocsin.config.types import Duration, StrictModel
@@ -30,6 +31,25 @@ class StoreConfig(StrictModel):
     """Seen items older than this are forgotten."""
     synchronous: Literal["normal", "full"] = "full"
     """SQLite durability: `full` survives power loss at every commit, `normal` only loses the last moments."""
+    url: str | None = None
+    """`postgresql://user@host:5432/db?sslmode=...`: the state lives in PostgreSQL, shared by every instance given
+    the same URL. None: the SQLite file in the state directory."""
+    password: OutOfLineSecret | None = None
+    """The PostgreSQL password, from a file, a systemd credential or the environment (never in `url`, which is
+    shown in messages). libpq's own ~/.pgpass and PGPASSWORD work too."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("is not a postgresql:// URL (leave store.url out for the SQLite state file)")
+        if parts.password is not None:
+            raise ValueError('holds a password: give it as store.password = { file = "..." }, { credential = "..." } '
+                             'or { env = "..." }, so that it is never shown with the URL')
+        return url
 
 
 class HealthConfig(StrictModel):

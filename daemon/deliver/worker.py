@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import Counter
 from datetime import datetime
@@ -31,6 +30,7 @@ from tocsin.errors import ConfigError
 from tocsin.fetch.transport import LeanTransport
 from tocsin.store import Database
 from tocsin.store.outbox import Delivery
+from tocsin.store.sql import database_errors
 from tocsin.units import format_duration
 
 log = logging.getLogger("tocsin.deliver")
@@ -119,7 +119,7 @@ class DeliveryWorker:
                     wait_s = self._seconds_until_due() if started == 0 else 0.0
                 if self._finished:
                     wait_s = min(wait_s, _RECORD_EVERY_S)
-            except sqlite3.Error as exc:
+            except database_errors() as exc:
                 log.error("outbox unavailable, retrying in %gs: %s", _IDLE_POLL_S, exc)
                 wait_s = _IDLE_POLL_S
             except Exception:

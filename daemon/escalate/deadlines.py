@@ -9,7 +9,6 @@ only the latest is sent ("expired", if the deadline has passed), never a burst.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from tocsin.alerts import Alert, AlertItem
@@ -19,6 +18,7 @@ from tocsin.items import Item, content_hash
 from tocsin.matching.model import Deadline, Match
 from tocsin.severity import Severity
 from tocsin.store import Database
+from tocsin.store.sql import Row
 from tocsin.units import format_duration
 
 SAME_DEADLINE = timedelta(hours=3)
@@ -48,7 +48,8 @@ class Deadlines:
             return
         deadline_id = self._same(deadline, match) or self._start(item, match, deadline, story_id, now)
         self.db.connection.execute(
-            "INSERT OR IGNORE INTO deadline_items (deadline_id, title, link, feed, published) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO deadline_items (deadline_id, title, link, feed, published) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (deadline_id, item.title, item.link, item.feed,
              int(item.published.timestamp()) if item.published else None),
         )
@@ -111,15 +112,15 @@ class Deadlines:
         deadline_id = "ddl_" + content_hash("deadline", story_id, deadline.at.isoformat())[:20]
         noun = "Ultimatum" if "ultimatum" in normalize(item.text) else "Deadline"
         self.db.connection.execute(
-            "INSERT OR IGNORE INTO deadlines (id, at, text, title, noun, rule, severity, places, actors, tags, "
-            "story_id, last_reminder_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deadlines (id, at, text, title, noun, rule, severity, places, actors, tags, "
+            "story_id, last_reminder_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (deadline_id, int(deadline.at.timestamp()), deadline.text, item.title, noun, match.rule,
              match.severity.value, json.dumps(match.places), json.dumps(match.actors), json.dumps(match.tags),
              story_id, int(now.timestamp())),
         )
         return deadline_id
 
-    def _reminder(self, row: sqlite3.Row, reminder_at: int, now: datetime) -> Alert:
+    def _reminder(self, row: Row, reminder_at: int, now: datetime) -> Alert:
         at = _time(row["at"])
         remaining = at - now
         expired = remaining <= timedelta(0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from tocsin.alerts import Alert
 from tocsin.escalate.fingerprint import normalize
 from tocsin.items import content_hash
 from tocsin.store import Database
+from tocsin.store.sql import Row
 
 MATCHER_KEYS = ("rule", "place", "actor", "tag", "kind", "severity", "story", "situation", "feed")
 MATCHER_HINT = (
@@ -120,8 +120,10 @@ class Silences:
         silence = Silence(silence_id, matchers, starts_at, starts_at + duration, comment, now)
         with self.db.transaction() as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO silences (id, matchers, starts_at, ends_at, comment, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO silences (id, matchers, starts_at, ends_at, comment, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, "
+                "starts_at = excluded.starts_at, ends_at = excluded.ends_at, comment = excluded.comment, "
+                "created_at = excluded.created_at",
                 (silence_id, json.dumps(text), int(starts_at.timestamp()), int(silence.ends_at.timestamp()),
                  comment, int(now.timestamp())),
             )
@@ -153,7 +155,8 @@ class Silences:
 
     def record(self, alert: Alert, reason: str, silence_id: str | None, now: datetime) -> None:
         self.db.connection.execute(
-            "INSERT OR IGNORE INTO suppressed_alerts (alert_id, reason, silence_id, at, alert) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO suppressed_alerts (alert_id, reason, silence_id, at, alert) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (alert.id, reason, silence_id, int(now.timestamp()), alert.to_json_bytes().decode()),
         )
 
@@ -181,7 +184,7 @@ class Silences:
         ).fetchone()[0])
 
     @staticmethod
-    def _from_row(row: sqlite3.Row) -> Silence:
+    def _from_row(row: Row) -> Silence:
         return Silence(
             id=row["id"],
             matchers=tuple(Matcher.parse(text) for text in json.loads(row["matchers"])),

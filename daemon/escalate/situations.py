@@ -10,7 +10,6 @@ repeat interval, and names the rules and the signals, with their items, that rai
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tocsin.escalate.throttle import Throttle
 from tocsin.items import Item
 from tocsin.matching.model import Match
 from tocsin.store import Database
+from tocsin.store.sql import Row
 from tocsin.units import format_duration
 
 HISTORY = timedelta(days=30)
@@ -111,9 +111,9 @@ class Situations:
                 rule_ids.add(match.rule)
                 for tag in match.tags:
                     inserted = self.db.connection.execute(
-                        "INSERT OR IGNORE INTO situation_signals "
+                        "INSERT INTO situation_signals "
                         "(situation, tag, story_id, rule, at, item_title, item_link, item_feed) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
                     ).rowcount
                     if inserted:
@@ -233,8 +233,9 @@ class Situations:
         )
         top = max(findings, key=lambda finding: (finding.rank, finding.hold), default=None)
         self.db.connection.execute(
-            "INSERT OR REPLACE INTO situation_changes (situation, at, level, previous, alert_id, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO situation_changes (situation, at, level, previous, alert_id, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (situation, at, level) DO UPDATE SET previous = excluded.previous, "
+            "alert_id = excluded.alert_id, reason = excluded.reason",
             (situation, stamp, rank, previous, alert.id if alert else None,
              f"{top.rule.id}: {top.reason}" if top else ""),
         )
@@ -347,7 +348,7 @@ class Situations:
         )
 
 
-def signal_from_row(row: sqlite3.Row) -> Signal:
+def signal_from_row(row: Row) -> Signal:
     return Signal(row["tag"], row["story_id"], row["rule"], datetime.fromtimestamp(row["at"], UTC),
                   AlertItem(row["item_title"], row["item_link"], row["item_feed"], None))
 

@@ -33,7 +33,8 @@ from tocsin.pipeline.core import IngestResult, Pipeline
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.cycle_log import PollTally, backed_off_line
 from tocsin.runtime.scheduler import FeedSchedule, FeedScheduler
-from tocsin.store import Database, open_database
+from tocsin.store import Database
+from tocsin.store.backend import open_store
 from tocsin.store.feeds import FeedState, FeedStates
 from tocsin.store.lock import lock_state_dir
 
@@ -118,7 +119,7 @@ class Service:
         """Open the store and build every stage; nothing is polled yet."""
         self._state_lock = lock_state_dir(self.settings.state_path)
         try:
-            self.db: Database = open_database(self.settings.database_path, self.settings.store.synchronous)
+            self.db: Database = open_store(self.settings)
         except BaseException:
             self._state_lock.release()
             raise

@@ -18,6 +18,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 
 from tocsin.errors import StoreError
 from tocsin.redaction import redact
+from tocsin.store.sql import Connection, Dialect
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -25,7 +26,7 @@ T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migrations(dialect: Literal["sqlite", "postgresql"] = "sqlite") -> list[tuple[int, str, str]]:
+def migrations(dialect: Dialect = "sqlite") -> list[tuple[int, str, str]]:
     """(version, file name, SQL) for every migration shipped with the package, in order. PostgreSQL's forms of
     the same versions live in migrations/postgresql/."""
     found = []
@@ -44,7 +45,9 @@ def migrations(dialect: Literal["sqlite", "postgresql"] = "sqlite") -> list[tupl
 
 
 class Database:
-    """The one writing connection to the state database, and the thread that does the heavy work on it.
+    """The one writing connection to the state store, and the thread that does the heavy work on it; the SQL
+    dialect (SQLite here, PostgreSQL in store/postgres.py) is the subclass's, the pipeline and the stages above the
+    store use this interface only.
 
     Used synchronously (the CLI, `tocsin replay`, tests), it is a plain connection. The daemon also runs heavy work
     (ingest, bookkeeping, every commit that can meet a WAL checkpoint) on the database thread with `await run(fn)`,
@@ -53,55 +56,49 @@ class Database:
     touching it without the turn is refused loudly. Event-loop reads that need no turn (status, health, a feed's
     state before its poll) go through `reader`, a second connection that sees what was committed."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, *, in_memory: bool = False) -> None:
-        self._connection = connection
-        self.path = path
-        self._in_memory = in_memory
+    dialect: Dialect
+    name: str
+    """What the store is, for messages: the SQLite file, or the PostgreSQL URL without its secrets."""
+
+    def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._thread_id: int | None = None
         self._job_running = False
         self._turn: asyncio.Lock | None = None
         self._turn_holder: asyncio.Task[Any] | None = None
-        self._reader: sqlite3.Connection | None = None
 
     @property
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Connection:
+        self._refuse_outside_the_job()
+        return self._writer()
+
+    @property
+    def reader(self) -> Connection:
+        """For reads of committed state from the event loop while the database thread works: a connection of its
+        own, so it never joins the thread's transaction nor waits for its statements. Elsewhere (the database
+        thread, or before the thread was ever used) it is the writing connection, so a reader sees its own
+        caller's uncommitted changes exactly as before."""
+        if self._executor is None or threading.get_ident() == self._thread_id:
+            return self.connection
+        return self._own_reader()
+
+    def _refuse_outside_the_job(self) -> None:
         if self._job_running and threading.get_ident() != self._thread_id:
             raise StoreError(
                 "the state database is in use on the database thread; event-loop code must take "
                 "`async with db.turn()` before using the connection (or read through `db.reader`)"
             )
-        return self._connection
 
-    @property
-    def reader(self) -> sqlite3.Connection:
-        """For reads of committed state from the event loop while the database thread works: a connection of its
-        own, so it never joins the thread's transaction nor waits for its statements. Elsewhere (the database
-        thread, or before the thread was ever used) it is the writing connection, so a reader sees its own
-        caller's uncommitted changes exactly as before."""
-        if self._executor is None or self._in_memory or threading.get_ident() == self._thread_id:
-            return self.connection
-        if self._reader is None:
-            self._reader = _connect(self.path)
-            self._reader.execute("PRAGMA query_only=ON")
-        return self._reader
+    def _writer(self) -> Connection:
+        raise NotImplementedError
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: a state change and the alerts it decided
-        are written together or not at all."""
-        connection = self.connection
-        if connection.in_transaction:
-            # Nested use joins the outer transaction: callers compose without knowing who opened it.
-            yield connection
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _own_reader(self) -> Connection:
+        raise NotImplementedError
+
+    def transaction(self) -> contextlib.AbstractContextManager[Connection]:
+        """One transaction, or ROLLBACK on any exception: a state change and the alerts it decided are written
+        together or not at all. Nested use joins the outer transaction."""
+        raise NotImplementedError
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -154,9 +151,62 @@ class Database:
         self._thread_id = threading.get_ident()
 
     def close(self) -> None:
-        """Wait for the database thread's last job, then close both connections (after the daemon's last use)."""
+        """Wait for the database thread's last job, then close the connections (after the daemon's last use)."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        self._close_connections()
+
+    def _close_connections(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    """The embedded store: one SQLite file in WAL mode, the writing connection and a query-only reader."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, in_memory: bool = False) -> None:
+        super().__init__()
+        self._connection = connection
+        self.path = path
+        self.name = str(path)
+        self._in_memory = in_memory
+        self._reader: sqlite3.Connection | None = None
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The writing connection as the sqlite3 module's own (for the SQLite-only parts: the story index)."""
+        self._refuse_outside_the_job()
+        return self._connection
+
+    def _writer(self) -> Connection:
+        return self._connection
+
+    def _own_reader(self) -> Connection:
+        if self._in_memory:
+            return self.connection
+        if self._reader is None:
+            self._reader = _connect(self.path)
+            self._reader.execute("PRAGMA query_only=ON")
+        return self._reader
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        connection = self.sqlite
+        if connection.in_transaction:
+            # Nested use joins the outer transaction: callers compose without knowing who opened it.
+            yield connection
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _close_connections(self) -> None:
         if self._reader is not None:
             self._reader.close()
         with contextlib.suppress(sqlite3.Error):
@@ -164,7 +214,7 @@ class Database:
         self._connection.close()
 
 
-def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "full") -> Database:
+def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "full") -> SqliteDatabase:
     """Open (creating if needed) and migrate the state database. ":memory:" gives a throwaway one."""
     in_memory = str(path) == ":memory:"
     db_path = Path(path)
@@ -197,7 +247,7 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
     except sqlite3.DatabaseError as exc:
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
-    return Database(connection, db_path, in_memory=in_memory)
+    return SqliteDatabase(connection, db_path, in_memory=in_memory)
 
 
 def _existence_marker(db_path: Path) -> Path:

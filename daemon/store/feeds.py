@@ -115,8 +115,10 @@ class FeedStates:
         self.flush()
         with self.db.transaction() as connection:
             names = [feed.name for feed in feeds]
+            # (PostgreSQL has no empty `IN ()`.)
             connection.execute(
-                f"DELETE FROM feed_state WHERE name NOT IN ({','.join('?' * len(names))})", names
+                f"DELETE FROM feed_state WHERE name NOT IN ({','.join('?' * len(names))})" if names
+                else "DELETE FROM feed_state", names
             )
             for feed in feeds:
                 # The url is kept redacted (no password or token at rest), so a change of credentials alone is
@@ -129,9 +131,9 @@ class FeedStates:
                     "INSERT INTO feed_state (name, url) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
                     "url = excluded.url, etag = NULL, last_modified = NULL, body_hash = NULL, gone = 0, "
                     "first_fetch_done = 0, consecutive_failures = 0, next_poll_at = NULL, last_error = NULL, "
-                    "warning = NULL, entry_digests = x'', entries_checked_at = NULL "
+                    "warning = NULL, entry_digests = ?, entries_checked_at = NULL "
                     "WHERE feed_state.url != excluded.url",
-                    (feed.name, url),
+                    (feed.name, url, b""),
                 )
 
     def get(self, name: str) -> FeedState | None:

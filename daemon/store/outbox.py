@@ -7,7 +7,6 @@ change and the alerts it decided are committed together.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Literal
 
 from tocsin.alerts import Alert, iso
 from tocsin.store.db import Database, chunks, moment, stamp, stored_text
+from tocsin.store.sql import Connection, Row, json_elements, json_text
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 DIGEST_GROUP = "@digest"
@@ -33,7 +33,7 @@ class Delivery:
     finished_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Delivery:
+    def from_row(cls, row: Row) -> Delivery:
         created_at = moment(row["created_at"])
         next_attempt_at = moment(row["next_attempt_at"])
         assert created_at is not None and next_attempt_at is not None
@@ -59,7 +59,7 @@ class OutboxStore:
         self.db = db
 
     @property
-    def _sql(self) -> sqlite3.Connection:
+    def _sql(self) -> Connection:
         return self.db.connection
 
     # Alerts
@@ -67,7 +67,7 @@ class OutboxStore:
     def save_alert(self, alert: Alert) -> None:
         """Record an alert; deciding the same alert again (same id) keeps the first record."""
         self._sql.execute(
-            "INSERT OR IGNORE INTO alerts (id, kind, severity, created_at, body) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO alerts (id, kind, severity, created_at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (alert.id, alert.kind, alert.severity.value, stamp(alert.created), alert.to_json_bytes().decode()),
         )
 
@@ -84,11 +84,13 @@ class OutboxStore:
     def superseded(self, alert: Alert) -> bool:
         """Whether a later alert replaces this one: about the same situation, or the same story and rule."""
         params: tuple[str | None, ...]
+        dialect = self.db.dialect
         if alert.situation is not None:
-            where, params = "json_extract(body, '$.situation') = ?", (alert.situation,)
+            where, params = f"{json_text(dialect, 'body', 'situation')} = ?", (alert.situation,)
         elif alert.story_id is not None:
-            where = "json_extract(body, '$.story_id') = ? AND json_extract(body, '$.rule') IS ?"
-            params = (alert.story_id, alert.rule)
+            rule = json_text(dialect, "body", "rule")
+            where = f"{json_text(dialect, 'body', 'story_id')} = ? AND ({rule} = ? OR ({rule} IS NULL AND ? IS NULL))"
+            params = (alert.story_id, alert.rule, alert.rule)
         else:
             return False
         row = self.db.reader.execute(
@@ -171,11 +173,10 @@ class OutboxStore:
                      first_attempt_at: datetime | None = None) -> int:
         cursor = self._sql.execute(
             "INSERT INTO deliveries (receiver, alert_ids, state, created_at, next_attempt_at)"
-            " VALUES (?, ?, 'pending', ?, ?)",
+            " VALUES (?, ?, 'pending', ?, ?) RETURNING id",
             (receiver, json.dumps(list(alert_ids)), stamp(now), stamp(first_attempt_at or now)),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(cursor.fetchone()[0])
 
     def discard(self, delivery_id: int, alert_id: str) -> None:
         """Remove a delivery and its alert as if never queued (a failed `send-test`: not a dead letter to count)."""
@@ -250,7 +251,8 @@ class OutboxStore:
 
     def deliveries_of(self, alert_id: str) -> list[Delivery]:
         rows = self._sql.execute(
-            "SELECT d.* FROM deliveries AS d, json_each(d.alert_ids) AS a WHERE a.value = ? ORDER BY d.id",
+            f"SELECT d.* FROM deliveries AS d, {json_elements(self.db.dialect, 'd.alert_ids', 'a')}"
+            " WHERE a.value = ? ORDER BY d.id",
             (alert_id,),
         )
         return [Delivery.from_row(row) for row in rows]
@@ -287,7 +289,7 @@ class OutboxStore:
         self._sql.execute(
             "DELETE FROM alerts WHERE created_at < ?"
             " AND id NOT IN (SELECT alert_id FROM group_members WHERE notified_at IS NULL)"
-            " AND id NOT IN (SELECT a.value FROM deliveries AS d, json_each(d.alert_ids) AS a"
+            f" AND id NOT IN (SELECT a.value FROM deliveries AS d, {json_elements(self.db.dialect, 'd.alert_ids', 'a')}"
             " WHERE d.state = 'pending')", (cutoff,),
         )
         self._sql.execute(

@@ -1,0 +1,2 @@
+-- Nothing changes in SQLite: its story index lives in TEMP tables of the connection (escalate/story_index.py),
+-- and suppressed_alerts already has a rowid. PostgreSQL's form of this version adds both to the database.
