@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
+from tests import terminal
 from tests.matching_support import DEFAULT_RULES
 from tests.servers.feed_server import FeedItem, FeedServer
 
@@ -63,26 +63,9 @@ def test_nothing_matched_is_success_with_no_output_and_a_count_on_stderr(tmp_pat
 
 def on_a_terminal(*args: str, env: dict[str, str]) -> str:
     """What `tocsin match` writes to a real pseudo-terminal (so stdout.isatty() is true)."""
-    controller, terminal = pty.openpty()
-    try:
-        subprocess.run([sys.executable, "-m", "tocsin", "match", *args], input=f"{SEED_TITLE}\n".encode(),
-                       stdout=terminal, stderr=subprocess.DEVNULL, timeout=60, check=True, env=env)
-        os.close(terminal)
-        terminal = -1
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # EIO: the terminal side is closed and everything was read
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks).decode()
-    finally:
-        os.close(controller)
-        if terminal != -1:
-            os.close(terminal)
+    ran = terminal.on_a_terminal("match", *args, env=env, stdin=f"{SEED_TITLE}\n", timeout=60)
+    assert ran.returncode == 0, ran.piped
+    return ran.terminal
 
 
 def test_colour_on_a_terminal_unless_no_color_or_never() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import terminal
 from tests.test_scenario import EXPECTED, SCENARIO, run_live
 from tocsin.alerts import Alert
 
@@ -98,3 +100,37 @@ def test_until_keeps_the_clock_running_for_later_reminders() -> None:
     added = [json.loads(line) for line in with_until.stdout.splitlines()[len(without.stdout.splitlines()):]]
     assert [(a["kind"], a["created"]) for a in added] == [
         ("deadline_reminder", "2020-02-28T23:59:59Z"), ("deadline_reminder", "2020-02-29T23:59:59Z")]
+
+
+def test_snapshots_given_out_of_time_order_are_replayed_in_it_and_said_so(replayed: list[dict[str, object]]) -> None:
+    backwards = sorted((str(path) for path in (SCENARIO / "snapshots").iterdir()), reverse=True)
+    done = replay("--json", "--config", str(SCENARIO / "tocsin.toml"), "--silences", str(SCENARIO / "silences.toml"),
+                  *backwards)
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == replayed
+    [note] = done.stderr.splitlines()
+    assert note.startswith("note: 24 of 24 snapshot(s) were not given in time order")
+    assert "01-aw.xml, 2020-02-20T09:00:00Z, was given after 24-ld.xml, 2020-03-01T10:00:00Z" in note
+
+
+def test_snapshots_in_time_order_need_no_note() -> None:
+    done = replay("--config", str(SCENARIO / "tocsin.toml"), str(SCENARIO / "snapshots"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+def test_a_progress_bar_on_a_terminal_and_none_on_a_pipe(tmp_path: Path) -> None:
+    snapshots = tmp_path / "snapshots"
+    shutil.copytree(SCENARIO / "snapshots", snapshots)
+    (snapshots / "00-page.xml").write_text("<html><body>not a feed</body></html>", encoding="utf-8")
+    args = ("replay", "--config", str(SCENARIO / "tocsin.toml"), str(snapshots))
+    ran = terminal.on_a_terminal(*args, stream="stderr")
+    assert ran.returncode == 0, ran.terminal
+    # tqdm's bars, redrawn after carriage returns: the files read, then the snapshots replayed.
+    assert re.search(r"\rreading: +\d+%\|.*\| \d+/25 ", ran.terminal)
+    assert re.search(r"\rreplaying: +\d+%\|.*\| \d+/24 ", ran.terminal)
+    assert "warning: " in ran.terminal and "00-page.xml" in ran.terminal
+    piped = replay(*args[1:])
+    assert piped.stdout == ran.piped and "Syria: escalation level elevated" in piped.stdout
+    [warning] = piped.stderr.splitlines()
+    assert "00-page.xml" in warning

@@ -6,13 +6,15 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tocsin.errors import ConfigError, RuleError, StoreError
 
 # The stages are imported where they are used, not here: `tocsin --version` and `--help` import every command's
 # module, and should not pay for pydantic, the rules and the store (docs/performance.md, start-up).
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from tocsin.config import Settings
     from tocsin.rulebook import RuleBook
     from tocsin.store import Database
@@ -44,6 +46,14 @@ def use_color(choice: str, stream: TextIO) -> bool:
     if choice != "auto":
         return choice == "always"
     return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def progress_bar(total: int, what: str) -> tqdm[Any]:
+    """A progress bar on stderr (tqdm) while it is a terminal; silent otherwise, so pipes, logs and CI output hold
+    only the results. Print results through its `write` so that they do not tear the bar."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=what, unit="file", leave=False, disable=not sys.stderr.isatty(), file=sys.stderr)
 
 
 def text_time(when: datetime) -> str:

@@ -9,13 +9,24 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, EX_USAGE, add_config_argument, print_problems
+from tocsin.alerts import Alert
+from tocsin.cli.common import (
+    EX_CONFIG,
+    EX_FAILURE,
+    EX_OK,
+    EX_USAGE,
+    add_config_argument,
+    print_problems,
+    progress_bar,
+    text_time,
+)
 from tocsin.config import DEFAULT_CONFIG_PATH, Settings, load_config
 from tocsin.config.model import RulesConfig
 from tocsin.errors import ConfigError, ParseError, RuleError
-from tocsin.pipeline.replay import read_silences, read_snapshot, replay, snapshot_files
+from tocsin.pipeline.replay import Snapshot, read_silences, read_snapshot, replay, snapshot_files, time_ordered
 from tocsin.pipeline.report import ReplayRecord, write_report
 from tocsin.rulebook import load_rulebook
+from tocsin.store import Database
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +43,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first unreadable snapshot (default: skip it with a warning)")
     parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
-                        help="feed files, or directories of them (processed in file-name order)")
+                        help="feed files, or directories of them (replayed in the order of their newest item)")
     parser.set_defaults(handler=handle)
 
 
@@ -48,6 +59,45 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _utc(when: datetime) -> datetime:
     """A time without a zone is UTC, as in feeds."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _read_snapshots(files: list[Path], strict: bool) -> list[Snapshot] | None:
+    """The readable snapshots; None (with the problem printed) when `strict` and one is not."""
+    snapshots = []
+    with progress_bar(len(files), "reading") as bar:
+        for path in files:
+            try:
+                snapshots.append(read_snapshot(path))
+            except ParseError as exc:
+                if strict:
+                    print_problems([str(exc)])
+                    return None
+                # One bad file in a directory of 67 must not cost the alerts of the other 66.
+                bar.write(f"warning: {exc}; skipped (--strict stops instead)", file=sys.stderr)
+            bar.update()
+    return snapshots
+
+
+def _say_when_reordered(snapshots: list[Snapshot]) -> None:
+    """One note on stderr when the snapshots were not given in time order (replay puts them in it)."""
+    ordered = time_ordered(snapshots)
+    moved = [(given, due) for given, due in zip(snapshots, ordered, strict=True) if given is not due]
+    if not moved:
+        return
+    given, due = moved[0]
+    print(f"note: {len(moved)} of {len(snapshots)} snapshot(s) were not given in time order and are replayed by "
+          f"their newest item's time (e.g. {due.path.name}, {_shown_time(due)}, was given after {given.path.name}, "
+          f"{_shown_time(given)})", file=sys.stderr)
+
+
+def _shown_time(snapshot: Snapshot) -> str:
+    return text_time(snapshot.at) if snapshot.at is not None else "no dated item"
+
+
+def _alert_line(alert: Alert, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(alert.to_json(), ensure_ascii=False)
+    return f"{text_time(alert.created)}  {alert.kind:<17}  {alert.severity.value:<8}  {alert.title}"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -66,29 +116,27 @@ def handle(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
-    snapshots = []
-    for path in snapshot_files(args.snapshots):
-        try:
-            snapshots.append(read_snapshot(path))
-        except ParseError as exc:
-            if args.strict:
-                print_problems([str(exc)])
-                return EX_FAILURE
-            # One bad file in a directory of 67 must not cost the alerts of the other 66.
-            print(f"warning: {exc}; skipped (--strict stops instead)", file=sys.stderr)
+    files = snapshot_files(args.snapshots)
+    snapshots = _read_snapshots(files, args.strict)
+    if snapshots is None:
+        return EX_FAILURE
+    _say_when_reordered(snapshots)
     record = ReplayRecord.for_rules(rules.escalation) if args.report else None
-    try:
-        for alert in replay(snapshots, settings, rules, silences, until, record.sample if record else None):
+    with progress_bar(len(snapshots), "replaying") as bar:
+
+        def observe(db: Database, now: datetime) -> None:
+            bar.update()
             if record is not None:
-                record.alerts.append(alert)
-            if args.json:
-                print(json.dumps(alert.to_json(), ensure_ascii=False), flush=False)
-            else:
-                created = alert.created.isoformat().replace("+00:00", "Z")
-                print(f"{created}  {alert.kind:<17}  {alert.severity.value:<8}  {alert.title}")
-    except RuleError as exc:
-        print_problems(exc.problems)
-        return EX_CONFIG
+                record.sample(db, now)
+
+        try:
+            for alert in replay(snapshots, settings, rules, silences, until, observe):
+                if record is not None:
+                    record.alerts.append(alert)
+                bar.write(_alert_line(alert, args.json), file=sys.stdout)
+        except RuleError as exc:
+            print_problems(exc.problems)
+            return EX_CONFIG
     if record is not None:
         try:
             write_report(record, args.report, f"tocsin replay: {', '.join(p.name for p in args.snapshots)}",

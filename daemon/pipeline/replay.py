@@ -1,8 +1,9 @@
 """Replay: feed snapshots through the real Pipeline with a simulated clock and a throwaway state database.
 
 The clock follows the snapshots: each snapshot is ingested at its newest item's publication time (when its feed
-would have been fetched), and every deadline reminder falling due before that is given at its own simulated time
-first. Alerts go to the temporary database's outbox, which nobody delivers; they are yielded to the caller.
+would have been fetched), in the order of those times whatever order the files were given in, and every deadline
+reminder falling due before that is given at its own simulated time first. Alerts go to the temporary database's
+outbox, which nobody delivers; they are yielded to the caller.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def read_snapshot(path: Path) -> Snapshot:
     return Snapshot(path, FeedConfig(name=name, url=url), items, max(dated) if dated else None)
 
 
+def time_ordered(snapshots: Sequence[Snapshot]) -> list[Snapshot]:
+    """The snapshots in the order of their own times (`Snapshot.at`); equal times keep the given order, and a
+    snapshot without a dated item stays right after the one given before it (it is ingested at the clock's time).
+
+    The simulated clock never goes backwards, so a snapshot replayed after a later one would be ingested at the
+    later time: its items re-stamped, its reminders and story windows shifted."""
+    keyed: list[tuple[datetime, int, Snapshot]] = []
+    latest = datetime.min.replace(tzinfo=UTC)
+    for position, snapshot in enumerate(snapshots):
+        if snapshot.at is not None:
+            latest = snapshot.at
+        keyed.append((snapshot.at or latest, position, snapshot))
+    return [snapshot for _at, _position, snapshot in sorted(keyed, key=lambda entry: entry[:2])]
+
+
 def read_silences(path: Path) -> list[SilenceSpec]:
     """`[[silence]]` tables: match = ["rule=...", ...], start = <TOML datetime>, for = "6h", comment = "..."."""
     try:
@@ -115,6 +131,7 @@ def replay(
 ) -> Iterator[Alert]:
     """The alerts the live daemon would have decided for these snapshots, in order. `observe` is called with the
     state database and the simulated time after each snapshot (the report samples the situations there)."""
+    snapshots = time_ordered(snapshots)
     times = [snapshot.at for snapshot in snapshots if snapshot.at is not None]
     start = min([*times, *(spec.starts_at for spec in silences)], default=datetime.now(UTC))
     clock = SimulatedClock(start)
