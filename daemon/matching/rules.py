@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from tocsin.matching.text import FieldText
 
 _Span = tuple[str, int, int]
 """Field, start and end of a mention."""
+MAX_SCANNED_CHARS = 4000
+"""Matching reads at most this much of a title and of a summary (cut at the last space before it). A summary is a
+paragraph or two (nine in ten entries of the sample feeds have under 1,700 characters), and the prefilter's cost
+grows with the text: a full article pasted into a summary (3,000 words, about 19,000 characters) would cost five
+summaries, and with a rule of 10,000 terms seconds of CPU per item."""
 
 
 class RuleSet:
@@ -52,6 +58,7 @@ class RuleSet:
     def match(self, item: Item, now: datetime | None = None) -> list[Match]:
         """Every rule that fires on `item`, in rule-file order. Deadlines resolve against the item's publication
         time, else `now`, else the current time."""
+        item = scanned_part(item)
         hits = self.prefilter.hits(f"{item.title}\n{item.summary}")
         candidates = [rule for rule in self.candidates(hits) if rule.in_scope(item)]
         if not candidates:
@@ -138,6 +145,21 @@ def _first_mentions(
             field, start, _ = min(own, key=lambda span: (span[0] != "title", span[1]))
             mentions.append((field != "title", start, order, name))
     return tuple(dict.fromkeys(name for *_, name in sorted(mentions)))
+
+
+def scanned_part(item: Item) -> Item:
+    """The item as matching sees it: title and summary cut to MAX_SCANNED_CHARS. A prefix, so evidence offsets
+    hold for the whole item too."""
+    if len(item.title) <= MAX_SCANNED_CHARS and len(item.summary) <= MAX_SCANNED_CHARS:
+        return item
+    return replace(item, title=_cut(item.title), summary=_cut(item.summary))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_SCANNED_CHARS:
+        return text
+    space = text.rfind(" ", 0, MAX_SCANNED_CHARS + 1)
+    return text[: space if space > 0 else MAX_SCANNED_CHARS]
 
 
 def _reading_order(evidence: Evidence) -> tuple[bool, int, int]:
