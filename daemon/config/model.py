@@ -37,6 +37,9 @@ class StoreConfig(StrictModel):
     password: OutOfLineSecret | None = None
     """The PostgreSQL password, from a file, a systemd credential or the environment (never in `url`, which is
     shown in messages). libpq's own ~/.pgpass and PGPASSWORD work too."""
+    lease: Duration = timedelta(seconds=60)
+    """PostgreSQL: how long a feed poll, a delivery or the leader role stays claimed by an instance that stops
+    answering; its work is taken over after this. Longer than a poll or a send takes (http.total_timeout)."""
 
     @field_validator("url")
     @classmethod

@@ -27,6 +27,8 @@ from tocsin.matching.text import FieldText
 from tocsin.store import Database
 
 KEEP_FINISHED = timedelta(days=30)
+ESCALATION_KEY = "tocsin:escalation"
+"""The key under which instances sharing a store serialize story placement and situation updates."""
 """How long throttle marks, finished deadlines, held-back alerts and ended silences are kept."""
 
 
@@ -53,6 +55,10 @@ class Escalation:
             self.situations.rules = rules
 
     def on_item(self, item: Item, matches: list[Match]) -> list[Alert]:
+        # Instances sharing a store place reports and move situations one at a time: two reports of one event
+        # ingested at once make one story. One key rather than one per story key: a feed's items take their keys
+        # in no global order, and per-key locks could deadlock two ingests.
+        self.db.serialize(ESCALATION_KEY)
         now = self.clock.now()
         placement = self.stories.place(item, Fingerprint.of(item, matches), frozenset(m.rule for m in matches), now)
         decided: list[Alert] = []
@@ -71,6 +77,7 @@ class Escalation:
         return self._release(decided, now)
 
     def due(self) -> list[Alert]:
+        self.db.serialize(ESCALATION_KEY)
         now = self.clock.now()
         decided = self.deadlines.due(now) + self.situations.review(now)
         self.stories.prune(now - self.config.story_window)

@@ -14,10 +14,11 @@ import gc
 import hashlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from tocsin import metrics
 from tocsin.backoff import Backoff
@@ -36,9 +37,13 @@ from tocsin.runtime.scheduler import FeedSchedule, FeedScheduler
 from tocsin.store import Database
 from tocsin.store.backend import open_store
 from tocsin.store.feeds import FeedState, FeedStates
-from tocsin.store.lock import lock_state_dir
+from tocsin.store.leases import FencedOut
+from tocsin.store.lock import StateLock, lock_state_dir
+from tocsin.store.sharing import Sharing
+from tocsin.store.sql import database_errors
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_EVERY = timedelta(seconds=15)
 FLUSH_EVERY = timedelta(seconds=5)
@@ -50,6 +55,8 @@ of a busy day is hundreds of thousands of rows."""
 POLLS_STARTED_AT_ONCE = 100
 """Polls a cycle starts per event-loop iteration. Each poll's first step (its state row, the request built) runs
 before the loop looks at its timers again: 5,000 started together held it for a large fraction of a second."""
+CLAIM_IDLE = timedelta(seconds=1)
+"""On a shared store: how long the claim loop waits, with nothing claimable, before asking the database again."""
 POLLS_IN_PROGRESS_PER_FETCH_SLOT = 2
 """Polls in progress at once, per request the fetcher may have in flight: every fetch slot busy while as many
 parsed bodies wait for the database thread. Ingests run there while the loop goes on fetching, so without a bound
@@ -108,6 +115,10 @@ class Service:
         self._in_flight: set[asyncio.Task[object]] = set()
         self._polls_in_progress = asyncio.Semaphore(POLLS_IN_PROGRESS_PER_FETCH_SLOT * settings.http.concurrency)
         self._worker_task: asyncio.Task[None] | None = None
+        self._claim_task: asyncio.Task[None] | None = None
+        self._claimed: set[asyncio.Task[None]] = set()
+        self._claim_wakeup = asyncio.Event()
+        self._state_lock: StateLock | None = None
         self._scheduler = FeedScheduler(self.poll)
         self._started = False
         self.last_poll_at: datetime | None = None
@@ -116,12 +127,14 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the store and build every stage; nothing is polled yet."""
-        self._state_lock = lock_state_dir(self.settings.state_path)
+        """Open the store and build every stage; nothing is polled yet. An SQLite state directory has one
+        instance (its lock); instances sharing a PostgreSQL store tell themselves apart by their lease name."""
+        if self.settings.store.url is None:
+            self._state_lock = lock_state_dir(self.settings.state_path)
         try:
             self.db: Database = open_store(self.settings)
         except BaseException:
-            self._state_lock.release()
+            self._release_state_lock()
             raise
         self.states = FeedStates(self.db)
         self.states.sync(self.settings.feeds)
@@ -190,12 +203,17 @@ class Service:
         self._scheduler.add_chore("prune", PRUNE_EVERY, self._prune)
         self._scheduler.add_chore("flush", FLUSH_EVERY, self._flush)
         self._scheduler.add_chore("summary", self.settings.polling.interval, self._summarize)
-        schedules = await self._schedules(initial=True)
-        now = self.clock.now()
-        if schedules and all(s.first_run_at > now + self.settings.polling.jitter for s in schedules.values()):
-            # Otherwise a restart after an outage stays silent until the stored backoffs end, like a hang.
-            log.info("%s", backed_off_line([s.first_run_at for s in schedules.values()], now))
-        self._scheduler.sync(schedules)
+        sharing = self.db.sharing
+        if sharing is None:
+            schedules = await self._schedules(initial=True)
+            now = self.clock.now()
+            if schedules and all(s.first_run_at > now + self.settings.polling.jitter for s in schedules.values()):
+                # Otherwise a restart after an outage stays silent until the stored backoffs end, like a hang.
+                log.info("%s", backed_off_line([s.first_run_at for s in schedules.values()], now))
+            self._scheduler.sync(schedules)
+        else:
+            # The feeds' times are the shared store's: instead of a timer per feed, claim what is due.
+            self._claim_task = asyncio.create_task(self._claim_loop(sharing), name="claim feeds")
         self._scheduler.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="delivery")
         await self._prune()
@@ -214,9 +232,10 @@ class Service:
         self.request_stop()
         self.observer.on_stopping(self)
         self._scheduler.shutdown()
-        for task in list(self._in_flight):
+        claims = [task for task in (self._claim_task, *self._claimed) if task is not None]
+        for task in [*self._in_flight, *claims]:
             task.cancel()
-        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await asyncio.gather(*self._in_flight, *claims, return_exceptions=True)
         if self._worker_task is not None:
             self._worker_task.cancel()
             # Bounded: a worker that ignores its cancellation must not hold the stop past systemd's timeout.
@@ -233,7 +252,12 @@ class Service:
         await asyncio.to_thread(self.parser.close)
         await self.db.run(self.states.flush)
         self.db.close()
-        self._state_lock.release()
+        self._release_state_lock()
+
+    def _release_state_lock(self) -> None:
+        if self._state_lock is not None:
+            self._state_lock.release()
+            self._state_lock = None
 
     # -- reload ----------------------------------------------------------------------------------------------
 
@@ -432,12 +456,69 @@ class Service:
         await self.states.flush_in_chunks()
 
     async def _tick(self) -> None:
-        await self.db.run(self.pipeline.tick)
+        await self._singleton(self.pipeline.tick)
+
+    async def _singleton(self, job: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Run a singleton job on the database thread; on a shared store only while this instance leads, inside
+        one transaction that checks the fencing epoch (a leader paused past its lease has its writes refused).
+        None when another instance leads or the lead was lost."""
+        sharing = self.db.sharing
+        if sharing is None:
+            return await self.db.run(job, *args, **kwargs)
+        await self.db.run(sharing.heartbeat)
+        epoch = await self.db.run(sharing.lead)
+        if epoch is None:
+            return None
+        try:
+            return await self.db.run(_fenced, self.db, sharing, epoch, job, *args, **kwargs)
+        except FencedOut as exc:
+            log.warning("%s", exc)
+            return None
+
+    async def _claim_loop(self, sharing: Sharing) -> None:
+        """Claim due feeds as poll slots free up, poll each once and hand it back with its next time."""
+        slots = POLLS_IN_PROGRESS_PER_FETCH_SLOT * self.settings.http.concurrency
+        while True:
+            self._claim_wakeup.clear()
+            try:
+                names = await self.db.run(sharing.claim_due_feeds, slots - len(self._claimed))
+            except database_errors() as exc:
+                log.error("feeds cannot be claimed, retrying in %gs: %s", CLAIM_IDLE.total_seconds(), exc)
+                names = []
+            for name in names:
+                task = asyncio.create_task(self._poll_claimed(sharing, name), name=f"poll {name}")
+                self._claimed.add(task)
+                task.add_done_callback(self._claimed.discard)
+            if not names or len(self._claimed) >= slots:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(CLAIM_IDLE.total_seconds()):
+                        await self._claim_wakeup.wait()
+
+    async def _poll_claimed(self, sharing: Sharing, name: str) -> None:
+        try:
+            await self.poll(name)
+            feed = self._feeds.get(name)
+            state = self.states.get(name)
+            now = self.clock.now()
+            if state is not None and state.consecutive_failures and state.next_poll_at is not None:
+                next_poll_at = state.next_poll_at  # the backoff the failure recorded
+            else:
+                next_poll_at = self._next_poll(feed, now) if feed else now + self.settings.polling.interval
+            if not await self.db.run(sharing.finish_feed, name, max((next_poll_at - now).total_seconds(), 0.0)):
+                log.warning('feed "%s": its lease ran out during the poll; another instance may have polled it too',
+                            name, extra={"feed": name})
+        except database_errors() as exc:
+            log.error('feed "%s": the poll could not be handed back (%s); it is claimed again after the lease',
+                      name, exc, extra={"feed": name})
+        finally:
+            self._claim_wakeup.set()
 
     async def _prune(self) -> None:
         dropped = 0
         while True:
-            chunk = await self.db.run(self.pipeline.prune, limit=PRUNE_ROWS_PER_COMMIT)
+            chunk = await self._singleton(self.pipeline.prune, limit=PRUNE_ROWS_PER_COMMIT)
+            if chunk is None:
+                return
             dropped += chunk
             if chunk < PRUNE_ROWS_PER_COMMIT:
                 break
@@ -459,6 +540,13 @@ class _Fetched:
     warning: str | None
     entry_digests: frozenset[int]
     entries_checked_at: datetime | None
+
+
+def _fenced(db: Database, sharing: Sharing, epoch: int, job: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """On the database thread: `job` in one transaction with the leader's fencing check."""
+    with db.transaction():
+        sharing.fence(epoch)
+        return job(*args, **kwargs)
 
 
 def _enabled(settings: Settings) -> dict[str, FeedConfig]:

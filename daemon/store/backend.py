@@ -14,4 +14,5 @@ def open_store(settings: Settings) -> Database:
         return open_database(settings.database_path, store.synchronous)
     from tocsin.store.postgres import open_postgres  # psycopg loads only for a PostgreSQL store
 
-    return open_postgres(store.url, store.password.resolve() if store.password else None)
+    return open_postgres(store.url, store.password.resolve() if store.password else None,
+                         lease_seconds=store.lease.total_seconds())

@@ -14,11 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from tocsin.errors import StoreError
 from tocsin.redaction import redact
 from tocsin.store.sql import Connection, Dialect
+
+if TYPE_CHECKING:
+    from tocsin.store.sharing import Sharing
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -59,6 +62,8 @@ class Database:
     dialect: Dialect
     name: str
     """What the store is, for messages: the SQLite file, or the PostgreSQL URL without its secrets."""
+    sharing: Sharing | None = None
+    """How this instance shares the store with others (PostgreSQL); None when it is the only one (SQLite)."""
 
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
@@ -99,6 +104,10 @@ class Database:
         """One transaction, or ROLLBACK on any exception: a state change and the alerts it decided are written
         together or not at all. Nested use joins the outer transaction."""
         raise NotImplementedError
+
+    def serialize(self, key: str) -> None:
+        """Inside a transaction: wait for any other instance's transaction working on `key`, and hold it until
+        this one ends. SQLite has one writer at a time already (BEGIN IMMEDIATE), so there it does nothing."""
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:

@@ -149,7 +149,13 @@ class OutboxStore:
         return [(row["receiver"], row["group_key"]) for row in rows]
 
     def take_waiting(self, receiver: str, group_key: str, now: datetime) -> list[str]:
-        """The ids waiting in a group, oldest first, now marked as sent; the group is idle until the next alert."""
+        """The ids waiting in a group, oldest first, now marked as sent; the group is idle until the next alert.
+        On a shared store the group's row is locked first, so an instance flushing it at the same time waits and
+        then finds nothing waiting (no second delivery)."""
+        if self.db.sharing is not None:
+            self._sql.execute(
+                "SELECT 1 FROM alert_groups WHERE receiver = ? AND group_key = ? FOR UPDATE", (receiver, group_key)
+            )
         ids = [row["alert_id"] for row in self._sql.execute(
             "SELECT alert_id FROM group_members WHERE receiver = ? AND group_key = ? AND notified_at IS NULL"
             " ORDER BY queued_at, alert_id", (receiver, group_key),
@@ -202,7 +208,20 @@ class OutboxStore:
         return [row[0] for row in rows]
 
     def due(self, now: datetime, receiver: str, limit: int, skip: Iterable[int] = ()) -> list[Delivery]:
-        """A receiver's deliveries due now, oldest first, leaving out `skip` (those already being sent)."""
+        """A receiver's deliveries due now, oldest first, leaving out `skip` (those already being sent). On a
+        shared store they are claimed for this instance (a lease; those another live instance holds are left
+        out), and due means due on the database's clock."""
+        sharing = self.db.sharing
+        if sharing is not None:
+            claimed = self._sql.execute(
+                "UPDATE deliveries SET lease_holder = ?, lease_until = extract(epoch FROM now()) + ?"
+                " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND receiver = ?"
+                " AND next_attempt_at <= extract(epoch FROM now())"
+                " AND (lease_until IS NULL OR lease_until < extract(epoch FROM now()))"
+                " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
+                (sharing.instance, sharing.lease_seconds, receiver, limit),
+            ).fetchall()
+            return sorted((Delivery.from_row(row) for row in claimed), key=lambda d: (d.next_attempt_at, d.id))
         skipped = set(skip)
         rows = self._sql.execute(
             "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? AND receiver = ?"
@@ -223,20 +242,22 @@ class OutboxStore:
 
     def mark_delivered(self, delivery_id: int, now: datetime) -> None:
         self._sql.execute(
-            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL"
-            " WHERE id = ? AND state = 'pending'", (stamp(now), delivery_id),
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, finished_at = ?, last_error = NULL,"
+            " lease_holder = NULL, lease_until = NULL WHERE id = ? AND state = 'pending'", (stamp(now), delivery_id),
         )
 
     def mark_retry(self, delivery_id: int, next_attempt_at: datetime, error: str) -> None:
         self._sql.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (stamp(next_attempt_at), stored_text(error), delivery_id),
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+            " lease_holder = NULL, lease_until = NULL WHERE id = ? AND state = 'pending'",
+            (stamp(next_attempt_at), stored_text(error), delivery_id),
         )
 
     def mark_dead(self, delivery_id: int, now: datetime, error: str, *, attempted: bool = True) -> None:
         self._sql.execute(
-            "UPDATE deliveries SET state = 'dead', attempts = attempts + ?, finished_at = ?, last_error = ?"
-            " WHERE id = ? AND state = 'pending'", (int(attempted), stamp(now), stored_text(error), delivery_id),
+            "UPDATE deliveries SET state = 'dead', attempts = attempts + ?, finished_at = ?, last_error = ?,"
+            " lease_holder = NULL, lease_until = NULL WHERE id = ? AND state = 'pending'",
+            (int(attempted), stamp(now), stored_text(error), delivery_id),
         )
 
     def listing(self, state: DeliveryState | None, limit: int) -> list[Delivery]:

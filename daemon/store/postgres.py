@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tocsin.errors import StoreError
+from tocsin.store import leases
 from tocsin.store.db import Database, migrations
+from tocsin.store.sharing import Sharing, instance_name
 from tocsin.store.sql import Connection, Dialect
 from tocsin.urls import redact_url
 
@@ -170,13 +172,25 @@ class PostgresDatabase(Database):
 
     dialect: Dialect = "postgresql"
 
-    def __init__(self, url: str, password: str | None = None) -> None:
+    def __init__(self, url: str, password: str | None = None, *, lease_seconds: float = 60.0) -> None:
         super().__init__()
         self._url = url
         self._password = password
         self.name = redact_url(url)
         self._connection = PgConnection(connect(url, password))
         self._reader: PgConnection | None = None
+        self.sharing: Sharing | None = Sharing(self, instance_name(), lease_seconds)
+
+    @property
+    def psycopg(self) -> psycopg.Connection[Any]:
+        """The writing connection as psycopg's own (for the lease functions, store/leases.py)."""
+        self._refuse_outside_the_job()
+        connection = self._writer()
+        assert isinstance(connection, PgConnection)
+        return connection.raw
+
+    def serialize(self, key: str) -> None:
+        leases.serialize(self.psycopg, key)
 
     def _writer(self) -> Connection:
         self._connection = self._usable(self._connection)
@@ -212,9 +226,9 @@ class PostgresDatabase(Database):
                 connection.raw.close()
 
 
-def open_postgres(url: str, password: str | None = None) -> PostgresDatabase:
+def open_postgres(url: str, password: str | None = None, *, lease_seconds: float = 60.0) -> PostgresDatabase:
     """Connect and bring the schema to this tocsin's version (waiting for another instance's migration)."""
-    db = PostgresDatabase(url, password)
+    db = PostgresDatabase(url, password, lease_seconds=lease_seconds)
     try:
         migrate(db._connection.raw)
     except BaseException:

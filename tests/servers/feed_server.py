@@ -88,6 +88,8 @@ class FeedServer:
         self.feeds: dict[str, MutableFeed] = {}
         self.files_dir = files_dir
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.request_times: list[tuple[str, float]] = []
+        """(path, time.monotonic()) of every request, in arrival order."""
         self.proxied: list[str] = []
         self.big_size = 2 * 1024 * 1024
         self.slow_seconds = 3.0
@@ -164,6 +166,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 self.path = "/" + self.path.split("/", 3)[3]
             with server.lock:
                 server.requests.append((self.path, {key.lower(): value for key, value in self.headers.items()}))
+                server.request_times.append((self.path, time.monotonic()))
             for route, handle in ROUTES.items():
                 if self.path == route or (route.endswith("/") and self.path.startswith(route)):
                     handle(self, self.path.removeprefix(route))
