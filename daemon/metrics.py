@@ -30,6 +30,12 @@ outbox_depth = Gauge("tocsin_outbox_pending", "Deliveries waiting in the outbox.
 dead_letters = Gauge("tocsin_outbox_dead", "Deliveries in the dead-letter list.", registry=REGISTRY)
 feeds_failing = Gauge("tocsin_feeds_failing", "Feeds whose last poll failed.", registry=REGISTRY)
 rules_loaded = Gauge("tocsin_rules_loaded", "Rules in the active rule set.", registry=REGISTRY)
+instances_alive = Gauge("tocsin_instances_alive", "Instances sharing the PostgreSQL store seen within a lease time.",
+                        registry=REGISTRY)
+leases_held = Gauge("tocsin_leases_held", "Feed polls and deliveries this instance holds by lease.", ["kind"],
+                    registry=REGISTRY)
+leader = Gauge("tocsin_leader", "1 while this instance holds the leader lease of the singleton jobs.",
+               registry=REGISTRY)
 reloads = Counter("tocsin_reloads", "Configuration and rule reloads by outcome.", ["outcome"], registry=REGISTRY)
 loop_lag = Histogram(
     "tocsin_event_loop_lag_seconds", "How late the event loop ran a timer scheduled for now.",

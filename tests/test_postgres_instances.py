@@ -5,8 +5,10 @@ over after its lease. Real daemons, a real PostgreSQL server, feeds and a receiv
 from __future__ import annotations
 
 import itertools
+import json
 import signal
 import time
+import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +77,16 @@ def polls_by_feed(feeds: FeedServer) -> dict[str, list[float]]:
     return times
 
 
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
 def wait_until(condition: Any, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -116,8 +128,17 @@ def test_three_instances_poll_each_due_feed_once_per_cycle_and_deliver_each_aler
         decided = decided_alerts(postgres_url)
         wait_until(lambda: {r.headers["webhook-id"] for r in receiver.accepted()} >= decided, 20,
                    "every decided alert delivered")
+        instances = [get_json(daemon.health_url() + "/healthz")["instance"] for daemon in daemons]
+        metrics = [get_text(daemon.health_url() + "/metrics") for daemon in daemons]
     finally:
         codes = [daemon.stop() for daemon in daemons]
+    # Each instance names itself, sees the three, and they agree on one leader.
+    assert len({instance["name"] for instance in instances}) == 3
+    assert [instance["instances_alive"] for instance in instances] == [3, 3, 3]
+    assert [instance["leading"] for instance in instances].count(True) == 1
+    assert len({instance["leader"] for instance in instances}) == 1
+    assert all("tocsin_instances_alive 3.0" in text for text in metrics)
+    assert sorted("tocsin_leader 1.0" in text for text in metrics) == [False, False, True]
     assert codes == [0, 0, 0], "\n".join(daemon.output for daemon in daemons)
     for name, times in polls_by_feed(feeds).items():
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]

@@ -44,6 +44,8 @@ class HealthReport:
     """When the most recent poll of any feed finished."""
     reload_error: str | None = None
     """Why the last reload failed (the service still runs, with its previous configuration: not unhealthy)."""
+    instance: dict[str, Any] | None = None
+    """On a shared store: this instance's name, the instances alive, its leases, the leader (store/sharing.py)."""
 
 
 class LoopLagProbe:
@@ -101,6 +103,8 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
         },
         "outbox": {"pending": report.outbox_pending, "dead": report.outbox_dead},
     }
+    if report.instance is not None:
+        body["instance"] = report.instance
     return not problems, body
 
 
@@ -110,6 +114,11 @@ def refresh_gauges(report: HealthReport) -> None:
     metrics.dead_letters.set(report.outbox_dead)
     metrics.feeds_failing.set(len(report.failing_feeds))
     metrics.rules_loaded.set(report.rules_loaded)
+    if report.instance is not None:
+        metrics.instances_alive.set(report.instance["instances_alive"])
+        metrics.leases_held.labels("feed").set(report.instance["feed_leases"])
+        metrics.leases_held.labels("delivery").set(report.instance["delivery_leases"])
+        metrics.leader.set(int(report.instance["leading"]))
 
 
 class HealthServer:

@@ -170,6 +170,7 @@ class Operations(ServiceObserver):
             rules_loaded=len(service.rules),
             last_poll_at=service.last_poll_at,
             reload_error=self.reloader.last_failure,
+            instance=service.db.sharing.overview() if service.db.sharing is not None else None,
         )
 
     def status_text(self) -> str:

@@ -199,11 +199,13 @@ class Service:
 
     async def run_forever(self) -> None:
         """Poll on schedule and deliver until request_stop() is called."""
-        self._scheduler.add_chore("tick", TICK_EVERY, self._tick)
+        sharing = self.db.sharing
+        # On a shared store the tick also renews the leader lease and this instance's heartbeat: well within a lease.
+        tick_every = TICK_EVERY if sharing is None else min(TICK_EVERY, timedelta(seconds=sharing.lease_seconds / 3))
+        self._scheduler.add_chore("tick", tick_every, self._tick)
         self._scheduler.add_chore("prune", PRUNE_EVERY, self._prune)
         self._scheduler.add_chore("flush", FLUSH_EVERY, self._flush)
         self._scheduler.add_chore("summary", self.settings.polling.interval, self._summarize)
-        sharing = self.db.sharing
         if sharing is None:
             schedules = await self._schedules(initial=True)
             now = self.clock.now()

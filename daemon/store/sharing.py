@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tocsin.store import leases
+from tocsin.store.sql import database_errors
 
 if TYPE_CHECKING:
     from tocsin.store.postgres import PostgresDatabase
@@ -69,20 +70,29 @@ class Sharing:
         leases.fence(self._raw(), self.instance, epoch, LEADER_ROLE)
 
     def overview(self) -> dict[str, object]:
-        """For /healthz and /metrics: the instances seen within a lease time, this one's leases, the leader."""
-        raw = self._raw()
+        """For /healthz and /metrics (read through the reader, from the event loop): this instance, the instances
+        seen within a lease time, the leases this one holds, and the leader."""
+        try:
+            return self._overview()
+        except database_errors() as exc:
+            return {"name": self.instance, "instances_alive": 0, "feed_leases": 0, "delivery_leases": 0,
+                    "leader": None, "leader_epoch": None, "leading": False, "store_error": str(exc).strip()}
+
+    def _overview(self) -> dict[str, object]:
+        reader = self.db.reader
         now = "extract(epoch FROM now())"
-        alive = raw.execute(f"SELECT count(*) FROM instances WHERE seen_at >= {now} - %s",
-                            (self.lease_seconds,)).fetchone()
-        held = raw.execute(
-            f"SELECT (SELECT count(*) FROM feed_state WHERE lease_holder = %(me)s AND lease_until >= {now}),"
-            f" (SELECT count(*) FROM deliveries WHERE lease_holder = %(me)s AND state = 'pending'"
-            f"  AND lease_until >= {now})", {"me": self.instance},
+        alive = reader.execute(f"SELECT count(*) FROM instances WHERE seen_at >= {now} - ?",
+                               (self.lease_seconds,)).fetchone()
+        held = reader.execute(
+            f"SELECT (SELECT count(*) FROM feed_state WHERE lease_holder = ? AND lease_until >= {now}),"
+            " (SELECT count(*) FROM deliveries WHERE lease_holder = ? AND state = 'pending'"
+            f" AND lease_until >= {now})", (self.instance, self.instance),
         ).fetchone()
-        leader = raw.execute(f"SELECT holder, epoch FROM leader WHERE role = %s AND lease_until >= {now}",
-                             (LEADER_ROLE,)).fetchone()
+        leader = reader.execute(f"SELECT holder, epoch FROM leader WHERE role = ? AND lease_until >= {now}",
+                                (LEADER_ROLE,)).fetchone()
         return {
-            "instance": self.instance, "instances_alive": int(alive[0]),
+            "name": self.instance, "instances_alive": int(alive[0]),
             "feed_leases": int(held[0]), "delivery_leases": int(held[1]),
             "leader": leader[0] if leader else None, "leader_epoch": int(leader[1]) if leader else None,
+            "leading": bool(leader and leader[0] == self.instance),
         }
