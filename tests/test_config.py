@@ -72,3 +72,12 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[polling\n")
     with pytest.raises(ConfigError, match=r"tocsin\.toml: not valid TOML"):
         load_config(path)
+
+
+def test_unknown_receiver_kind_is_named_with_the_nearest_kind(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[[delivery.receivers]]\nname = "ops"\nkind = "webhok"\nurl = "https://example.org/x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert caught.value.problems == [f'{config}: delivery.receivers[0].kind: unknown kind "webhok"; '
+                                     'did you mean "webhook"?']

@@ -64,10 +64,27 @@ def _render_problems(exc: ValidationError) -> list[str]:
             message = f"unknown key{_suggestion(error['loc'])}"
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] == "union_tag_invalid":
+            message = _unknown_tag(error)
+            location = f"{location}.{_discriminator(error)}"
         elif error["type"] in ("literal_error", "enum"):
             message = f"{error.get('input')!r} is not allowed: {message.lower()}"
         problems.append(f"{location}: {message}" if location else message)
     return problems
+
+
+def _unknown_tag(error: Any) -> str:
+    """`unknown kind "webhok"; did you mean "webhook"?` instead of pydantic's wording of a discriminated union."""
+    context = error["ctx"]
+    known = [tag.strip().strip("'") for tag in str(context["expected_tags"]).split(",")]
+    close = difflib.get_close_matches(str(context["tag"]), known, n=1)
+    hint = f'; did you mean "{close[0]}"?' if close else f" (known: {', '.join(known)})"
+    return f'unknown {_discriminator(error)} "{context["tag"]}"{hint}'
+
+
+def _discriminator(error: Any) -> str:
+    """The key that chooses the union's member (pydantic quotes it: "'kind'")."""
+    return str(error["ctx"]["discriminator"]).strip("'")
 
 
 def _render_location(loc: tuple[int | str, ...]) -> str:
