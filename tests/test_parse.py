@@ -72,7 +72,7 @@ def test_entity_text_inside_items_is_not_a_declaration() -> None:
         (b"", "the body is empty"),
         (b"   \n ", "the body is empty"),
         (b"<!DOCTYPE html><html><body>hi</body></html>", "looks like an HTML page"),
-        (b'{"version": "https://jsonfeed.org/version/1"}', "looks like JSON"),
+        (b"[1, 2]", "looks like JSON"),
         (b"plain words, no markup at all", "not a feed"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,22 @@ async def test_first_fetch_is_silent_then_new_items_pass(server: FeedServer, ser
     assert [item.title for item in rules.items] == [item.title for item in added]
     assert rules.items[0].feed_tags == ("world",)
     assert rules.items[0].link.startswith(server.base)
+
+
+async def test_a_json_feed_is_polled_like_rss(server: FeedServer, service_for: Any, rules: RecordingRules) -> None:
+    feed = server.add_feed("j", 2)
+    service = await service_for([{"name": "j", "url": server.url("/jsonfeed/j"), "backfill": True}])
+    assert await service.run_once() == {"j": PollOutcome.CHANGED}
+    assert [(item.id, item.title, item.link, item.summary, item.language) for item in rules.items] == [
+        (entry.guid, entry.title, server.base + entry.link, f"Story {n} & more", "en")
+        for n, entry in enumerate(feed.items)
+    ]
+    assert [item.published for item in rules.items] == [parsedate_to_datetime(e.pub_date) for e in feed.items]
+    assert "application/feed+json" in server.requests_to("/jsonfeed/j")[0]["accept"]
+    assert await service.run_once() == {"j": PollOutcome.NOT_MODIFIED}
+    added = server.add_items("j", 1, prefix="fresh")
+    assert await service.run_once() == {"j": PollOutcome.CHANGED}
+    assert [item.title for item in rules.items[2:]] == [item.title for item in added]
 
 
 async def test_backfill_passes_on_the_first_fetch(server: FeedServer, service_for: Any,

@@ -1,5 +1,5 @@
-"""`tocsin match`: run the rules on documents (feed files, URLs, plain-text files or text on stdin); no state, no
-delivery.
+"""`tocsin match`: run the rules on documents (feed files — RSS, Atom, RDF or JSON Feed —, URLs, plain-text files
+or text on stdin); no state, no delivery.
 
 Exit 0 whether or not anything matched (when nothing did, stderr says "0 of N item(s) matched"), 1 when a source
 cannot be read or parsed, 78 when the rules are invalid. Colour on a terminal, off with NO_COLOR or --color=never.
@@ -70,14 +70,14 @@ def read_items(source: str, now: datetime, stdin: TextIO) -> list[Item]:
 
 
 def plain_text(body: bytes) -> str | None:
-    """`body` as text when it is a plain-text document rather than markup: UTF-8 whose first visible character
-    is not `<` (every feed, and every HTML page, starts with one). None otherwise."""
+    """`body` as text when it is a plain-text document rather than a feed: UTF-8 whose first visible character
+    is neither `<` (every XML feed, and every HTML page, starts with one) nor `{` (a JSON Feed). None otherwise."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
     stripped = text.lstrip()
-    return text if stripped and not stripped.startswith("<") else None
+    return text if stripped and not stripped.startswith(("<", "{")) else None
 
 
 def _download(url: str) -> tuple[bytes, str]:

@@ -1,8 +1,9 @@
 """Bytes from the network -> normalized Items.
 
-Every body first passes the guard (entity declarations refused, non-feeds named). Well-formed RSS, RDF and Atom
-are then read by the fast expat reader (about 1 ms for 50 items), everything else by feedparser as before
-(document.py). `Parser` decides where that runs so that the event loop never waits long for it (pool.py).
+A JSON object is read as a JSON Feed (jsonfeed.py). Every other body first passes the guard (entity declarations
+refused, non-feeds named). Well-formed RSS, RDF and Atom are then read by the fast expat reader (about 1 ms for
+50 items), everything else by feedparser as before (document.py). `Parser` decides where that runs so that the
+event loop never waits long for it (pool.py).
 """
 
 from tocsin.parse.document import parse_fast, parse_feed, parse_loose

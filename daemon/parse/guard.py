@@ -120,6 +120,6 @@ def _refuse_non_feeds(text: str, shown: str) -> None:
     if not stripped:
         raise ParseError(f"{shown}: not a feed: the body is empty")
     if stripped[0] in "{[":
-        raise ParseError(f"{shown}: not a feed: looks like JSON (only RSS, Atom and RDF are read)")
+        raise ParseError(f"{shown}: not a feed: looks like JSON, but not a JSON Feed (a UTF-8 object)")
     if _HTML_START.search(stripped[:2048]) and not re.search(r"<(rss|feed|rdf:RDF)[\s>]", stripped[:8192]):
         raise ParseError(f"{shown}: not a feed: looks like an HTML page (is the url the site, not its feed?)")

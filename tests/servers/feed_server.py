@@ -5,6 +5,7 @@ Routes:
   /lastmod/<name>     the same feed with Last-Modified only
   /plain/<name>       the same feed without any validator (only the body hash can tell it is unchanged)
   /gzip/<name>        the same feed, gzip-encoded
+  /jsonfeed/<name>    the same feed as a JSON Feed 1.1 (application/feed+json), with ETag and Last-Modified
   /redirect/<name>    302 to /feed/<name>
   /moved/<name>       301 to /feed/<name>
   /status/<code>      that status; /status/429 and /status/503 send Retry-After: 120
@@ -26,11 +27,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -64,6 +66,17 @@ class MutableFeed:
             f"<title>{escape(self.title)}</title><link>http://example.org/</link><language>en</language>"
             f"{entries}</channel></rss>"
         ).encode()
+
+
+    def render_json(self) -> bytes:
+        """The same feed as a JSON Feed 1.1: the description as content_html, the date in RFC 3339."""
+        items = [
+            {"id": item.guid, "url": item.link, "title": item.title, "content_html": item.description,
+             **({"date_published": parsedate_to_datetime(item.pub_date).isoformat()} if item.pub_date else {})}
+            for item in self.items
+        ]
+        return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": self.title,
+                           "home_page_url": "http://example.org/", "language": "en", "items": items}).encode()
 
 
 def quadratic_bomb(entity_kib: int = 50, references: int = 2000) -> str:
@@ -184,13 +197,13 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def feed(self, name: str, *, etag: bool = True, last_modified: bool = True, encoding: str | None = None,
-                 ) -> None:
+                 json_feed: bool = False) -> None:
             feed = server.feeds.get(name)
             if feed is None:
                 self.send_body(404, b"no such feed", "text/plain")
                 return
             with server.lock:
-                body = feed.render()
+                body = feed.render_json() if json_feed else feed.render()
                 modified = formatdate(feed.modified, usegmt=True)
             tag = '"' + hashlib.sha1(body).hexdigest() + '"'
             headers = {"Last-Modified": modified} if last_modified else {}
@@ -207,7 +220,8 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if encoding == "gzip":
                 body = gzip.compress(body)
                 headers["Content-Encoding"] = "gzip"
-            self.send_body(200, body, "application/rss+xml; charset=utf-8", headers)
+            content_type = "application/feed+json" if json_feed else "application/rss+xml; charset=utf-8"
+            self.send_body(200, body, content_type, headers)
 
         def status(self, code: str) -> None:
             headers = {"Retry-After": "120"} if code in ("429", "503") else {}
@@ -265,6 +279,7 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
         "/lastmod/": lambda h, rest: h.feed(rest, etag=False),
         "/plain/": lambda h, rest: h.feed(rest, etag=False, last_modified=False),
         "/gzip/": lambda h, rest: h.feed(rest, encoding="gzip"),
+        "/jsonfeed/": lambda h, rest: h.feed(rest, json_feed=True),
         "/redirect/": lambda h, rest: h.redirect(f"/feed/{rest}"),
         "/moved/": lambda h, rest: h.redirect(f"/feed/{rest}", 301),
         "/to/": lambda h, rest: h.redirect(rest),
