@@ -23,6 +23,7 @@ from tocsin.errors import ParseError
 from tocsin.items import Item
 from tocsin.parse import FeedSource, parse_fast, parse_loose, plain_text
 from tocsin.parse.guard import checked_body
+from tocsin.parse.jsonfeed import is_json
 from tocsin.parse.loose import read_loose
 
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
@@ -58,6 +59,8 @@ def test_fast_reader_reads_the_corpus_as_feedparser_does(corpus: dict[str, bytes
     accepted = 0
     differences: Counter[str] = Counter()
     for file_name, body in corpus.items():
+        if is_json(body):
+            continue  # a JSON Feed is neither reader's: feedparser reads no JSON (tests/test_jsonfeed.py)
         source = FeedSource(Path(file_name).stem, "https://corpus.example.org/feeds/feed.xml")
         try:
             fast = parse_fast(body, source, FETCHED)
