@@ -151,6 +151,19 @@ def test_wording_conditions_are_validated(tmp_path: Path, condition: str, messag
     assert any(message in problem for problem in caught.value.problems), caught.value.problems
 
 
+@pytest.mark.parametrize("condition", [
+    'asserted = { terms = ["x"], unless = ["no"], whithin = 2, unles = ["not"], within = -1 }',
+    'near = { a = ["x"], b = ["y"], whithin = 2, unles = ["not"], within = -1 }',
+])
+def test_a_condition_table_reports_every_unknown_key_and_its_other_problems(tmp_path: Path, condition: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        rules_from(tmp_path, f'[[rule]]\nid = "a"\ntitle = "A"\nseverity = "low"\n{condition}\n')
+    problems = caught.value.problems
+    for message in ('unknown key "whithin" (did you mean "within"?)', 'unknown key "unles" (did you mean "unless"?)',
+                    "within: expected a number of words"):
+        assert any(message in problem for problem in problems), (message, problems)
+
+
 def test_the_pack_s_wording_lists_work(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()

@@ -170,18 +170,27 @@ class _RuleBuilder:
         built = self.terms_value(value, path)
         return c.Starts(built.terms) if isinstance(built, c.Terms) else None
 
-    def asserted(self, value: Any, path: str) -> c.Condition | None:
+    def keyed_table(self, value: Any, path: str, known: Sequence[str], shape: str) -> dict[str, Any] | None:
+        """`value` as a table of a condition (`near`, `asserted`), every unknown key reported; None if not a table.
+
+        The condition is still built with unknown keys present, so that its other problems show in the same run.
+        """
         if not isinstance(value, dict):
-            self.problem(f'{path}: expected a table such as {{ terms = ["invade*"], unless = ["@hedges"] }}')
+            self.problem(f"{path}: expected a table such as {shape}")
             return None
         for key in value:
-            if key not in ASSERTED_KEYS:
-                self.problem(f'{path}: unknown key "{key}"{did_you_mean(key, ASSERTED_KEYS)}')
-                return None
-        built = self.terms_value(value.get("terms"), f"{path}.terms")
-        hedges = self.hedges(value, "unless", "within", path)
+            if key not in known:
+                self.problem(f'{path}: unknown key "{key}"{did_you_mean(key, known)}')
+        return value
+
+    def asserted(self, value: Any, path: str) -> c.Condition | None:
+        table = self.keyed_table(value, path, ASSERTED_KEYS, '{ terms = ["invade*"], unless = ["@hedges"] }')
+        if table is None:
+            return None
+        built = self.terms_value(table.get("terms"), f"{path}.terms")
+        hedges = self.hedges(table, "unless", "within", path)
         if not isinstance(built, c.Terms) or hedges is None:
-            if hedges is None and "unless" not in value:
+            if hedges is None and "unless" not in table:
                 self.problem(f"{path}.unless: expected the hedge terms (write plain `terms` for none)")
             return None
         return c.Asserted(built.terms, hedges)
@@ -227,15 +236,12 @@ class _RuleBuilder:
         return c.Terms(tuple(dict.fromkeys(expanded))) if valid else None
 
     def near(self, value: Any, path: str) -> c.Condition | None:
-        if not isinstance(value, dict):
-            self.problem(f'{path}: expected a table such as {{ a = ["helicopter*"], b = ["shot down"], within = 8 }}')
+        table = self.keyed_table(value, path, NEAR_KEYS, '{ a = ["helicopter*"], b = ["shot down"], within = 8 }')
+        if table is None:
             return None
-        for key in value:
-            if key not in NEAR_KEYS:
-                self.problem(f'{path}: unknown key "{key}"{did_you_mean(key, NEAR_KEYS)}')
         sides = []
         for side in ("a", "b"):
-            terms = _strings(value.get(side))
+            terms = _strings(table.get(side))
             if not terms:
                 self.problem(f"{path}.{side}: expected a term or a list of terms")
                 return None
@@ -243,14 +249,14 @@ class _RuleBuilder:
             if built is None:
                 return None
             sides.append(built)
-        ordered = value.get("ordered", False)
+        ordered = table.get("ordered", False)
         if not isinstance(ordered, bool):
             self.problem(f"{path}.ordered: expected true (a before b) or false")
             return None
-        hedges = self.hedges(value, "unless", "unless_within", path)
-        if hedges is None and "unless" in value:
+        hedges = self.hedges(table, "unless", "unless_within", path)
+        if hedges is None and "unless" in table:
             return None
-        within = value.get("within", DEFAULT_NEAR_WORDS)
+        within = table.get("within", DEFAULT_NEAR_WORDS)
         if within == "sentence":
             return c.Near(sides[0], sides[1], None, ordered, hedges)
         if isinstance(within, bool) or not isinstance(within, int) or within < 0:
