@@ -66,7 +66,7 @@ def test_situations_show_gives_the_timeline_of_signals_and_level_changes(
 ) -> None:
     config = state(tmp_path)
     assert main(["situations", "--config", str(config), "show", "place:Aleppo", "--json"]) == 0
-    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = json.loads(capsys.readouterr().out)  # one JSON array, like every command that lists state
     assert sum(event["event"] == "signal" for event in events) == 10
     changes = [(e["previous_level"], e["level"], e["alert_id"] is not None) for e in events if e["event"] == "level"]
     assert changes == [("none", "watch", False), ("watch", "elevated", True), ("elevated", "high", True),

@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 
-from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
+from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_json_array, print_problems
 from tocsin.deliver.base import one_line
 from tocsin.store import Database
 from tocsin.store.outbox import Delivery, DeliveryState, OutboxStore
@@ -25,7 +24,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     shown.add_argument("--pending", action="store_true", help="deliveries waiting to be sent (the default)")
     shown.add_argument("--dead", action="store_true", help="deliveries that failed for good (dead letters)")
     shown.add_argument("--recent", type=int, metavar="N", help="the N most recent alerts and where they went")
-    parser.add_argument("--json", action="store_true", help="JSON, for scripts")
+    parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     parser.add_argument("--limit", type=int, default=100, help="show at most this many deliveries (default 100)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     retry = actions.add_parser("retry", help="requeue deliveries: by number, by alert id, or every dead one")
@@ -78,8 +77,8 @@ def _list(store: OutboxStore, args: argparse.Namespace) -> int:
         alerts = store.recent_alerts(max(args.recent, 0))
         deliveries = {alert.id: store.deliveries_of(alert.id) for alert in alerts}
         if args.json:
-            print(json.dumps([{**alert.to_json(), "deliveries": [d.to_json() for d in deliveries[alert.id]]}
-                              for alert in alerts], indent=2, ensure_ascii=False))
+            print_json_array({**alert.to_json(), "deliveries": [d.to_json() for d in deliveries[alert.id]]}
+                             for alert in alerts)
             return EX_OK
         rows: list[tuple[str, ...]] = [("CREATED", "SEVERITY", "KIND", "ALERT", "DELIVERIES", "TITLE")]
         for alert in alerts:
@@ -92,8 +91,8 @@ def _list(store: OutboxStore, args: argparse.Namespace) -> int:
     listed = store.listing(state, max(args.limit, 0))
     titles = {alert.id: alert.title for alert in store.alerts([d.alert_ids[0] for d in listed if d.alert_ids])}
     if args.json:
-        print(json.dumps([{**d.to_json(), "title": titles.get(d.alert_ids[0]) if d.alert_ids else None}
-                          for d in listed], indent=2, ensure_ascii=False))
+        print_json_array({**d.to_json(), "title": titles.get(d.alert_ids[0]) if d.alert_ids else None}
+                         for d in listed)
         return EX_OK
     counts = store.counts()
     header = ("ID", "RECEIVER", "AGE", "TRIES", "NEXT" if state == "pending" else "DIED", "ALERTS", "TITLE", "ERROR")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -46,6 +48,12 @@ def use_color(choice: str, stream: TextIO) -> bool:
     if choice != "auto":
         return choice == "always"
     return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def print_json_array(records: Iterable[object]) -> None:
+    """The one `--json` shape of the commands that list state (feeds, alerts, silence, situations): one JSON array,
+    indented, text kept as written. Commands that stream results as they go (match, replay) print JSON lines."""
+    print(json.dumps(list(records), indent=2, ensure_ascii=False))
 
 
 def progress_bar(total: int, what: str) -> tqdm[Any]:

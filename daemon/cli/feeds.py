@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 
-from tocsin.cli.common import EX_OK, add_config_argument, open_state
+from tocsin.cli.common import EX_OK, add_config_argument, open_state, print_json_array
 from tocsin.store.feeds import FeedState, FeedStates
 from tocsin.units import format_duration
 from tocsin.urls import redact_url
@@ -36,8 +35,7 @@ def handle(args: argparse.Namespace) -> int:
         for feed in settings.feeds
     ]
     if args.json:
-        print(json.dumps([{**state.to_json(), "enabled": enabled[state.name]}
-                          for state in rows], indent=2))
+        print_json_array({**state.to_json(), "enabled": enabled[state.name]} for state in rows)
         return EX_OK
     print(_table(rows, enabled, datetime.now(UTC)))
     return EX_OK

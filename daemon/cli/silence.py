@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from tocsin.cli.common import (
     EX_OK,
     EX_USAGE,
     add_config_argument,
+    print_json_array,
     print_problems,
     text_time,
 )
@@ -96,8 +96,8 @@ def _list(args: argparse.Namespace, silences: Silences) -> int:
     now = datetime.now(UTC)
     listed = silences.current(now, include_expired=args.all)
     if args.json:
-        print(json.dumps([{**silence.to_json(), "suppressed": silences.suppressed_count(silence.id)}
-                          for silence in listed], indent=2, ensure_ascii=False))
+        print_json_array({**silence.to_json(), "suppressed": silences.suppressed_count(silence.id)}
+                         for silence in listed)
         return EX_OK
     if not listed:
         # stderr: a script reading the list still sees an empty stdout.
@@ -126,8 +126,8 @@ def _expire(args: argparse.Namespace, silences: Silences) -> int:
 def _alerts(args: argparse.Namespace, silences: Silences) -> int:
     found = silences.suppressed(args.id, limit=args.limit)
     if args.json:
-        print(json.dumps([{"reason": held.reason, "silence": held.silence_id, "at": iso(held.at),
-                           "alert": held.alert.to_json()} for held in found], indent=2, ensure_ascii=False))
+        print_json_array({"reason": held.reason, "silence": held.silence_id, "at": iso(held.at),
+                          "alert": held.alert.to_json()} for held in found)
         return EX_OK
     for held in found:
         why = held.silence_id or held.reason

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_config_argument, open_state, print_problems
+from tocsin.cli.common import (
+    EX_CONFIG,
+    EX_FAILURE,
+    EX_OK,
+    add_config_argument,
+    open_state,
+    print_json_array,
+    print_problems,
+)
 from tocsin.deliver.base import one_line
 from tocsin.errors import RuleError
 from tocsin.escalate.overview import Change, SituationNow, current, timeline
@@ -18,12 +25,12 @@ from tocsin.units import format_duration
 
 def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
-    parser.add_argument("--json", action="store_true", help="JSON, for scripts")
+    parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     actions = parser.add_subparsers(dest="situations_action", metavar="ACTION")
     show = actions.add_parser("show", help="a situation's level changes and signals, with the items behind them")
     show.add_argument("key", help="the situation, as listed (place:Afghanistan)")
     # SUPPRESS: given before or after `show`, the options mean the same (a default here would undo the parent's).
-    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per event")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON array of the events")
     show.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="as for tocsin situations")
     parser.set_defaults(handler=handle)
 
@@ -51,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def _list(found: list[SituationNow], *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps([situation.to_json() for situation in found], indent=2, ensure_ascii=False))
+        print_json_array(situation.to_json() for situation in found)
         return
     if not found:
         print("No situation holds a level.")
@@ -76,12 +83,12 @@ def _show(situations: Situations, key: str, *, as_json: bool) -> int:
         hint = f" (known: {', '.join(known)})" if known else " (no situation is recorded yet)"
         print_problems([f'no situation "{one_line(key, 100)}" in the state database{hint}'])
         return EX_FAILURE
+    if as_json:
+        print_json_array(event.to_json() if isinstance(event, Change) else {"event": "signal", **event.to_json()}
+                         for event in events)
+        return EX_OK
     for event in events:
-        if as_json:
-            body = event.to_json() if isinstance(event, Change) else {"event": "signal", **event.to_json()}
-            print(json.dumps(body, ensure_ascii=False))
-        else:
-            print(_line(event))
+        print(_line(event))
     return EX_OK
 
 
