@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("alerts", "list pending, dead and recent alerts; requeue dead ones"),
     "silence": ("silence", "add, list or expire silences"),
     "send-test": ("send_test", "send a test alert to one receiver and report the outcome"),
+    "completion": ("completion", "print a bash or zsh completion script for tocsin"),
 }
 """command -> (its module in tocsin.cli, its one-line help)"""
 
@@ -41,8 +42,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser for `argv`: the named command's own arguments are set up by its module, the others are listed."""
+def build_parser(argv: Sequence[str] | None = None, *, every_command: bool = False) -> argparse.ArgumentParser:
+    """The parser for `argv`: the named command's own arguments are set up by its module, the others are listed;
+    with `every_command`, every command's arguments (what a completion script is written from)."""
     parser = _Parser(
         prog="tocsin", description="Crisis-monitoring alert daemon: polls news feeds and rings when conflict escalates."
     )
@@ -51,7 +53,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     chosen = next((arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")), None)
     for name, (module, summary) in COMMANDS.items():
         command = commands.add_parser(name, help=summary)
-        if name == chosen:
+        if every_command or name == chosen:
             importlib.import_module(f"tocsin.cli.{module}").register(command)
     return parser
 
