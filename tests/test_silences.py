@@ -107,3 +107,21 @@ def test_held_alerts_and_ended_silences_are_pruned_after_30_days(open_store: Sto
         stage.due()
     assert stage.silences.suppressed() == []
     assert stage.silences.current(clock.now(), include_expired=True) == []
+
+
+def test_add_warns_of_a_matcher_that_names_no_known_rule_tag_or_place(tmp_path: Path) -> None:
+    config = tmp_path / "tocsin.toml"  # the shipped rules and gazetteer
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[[feeds]]\nname = "wire"\nurl = "https://w.example/"\n',
+                      encoding="utf-8")
+    typos = tocsin(config, "silence", "add", "--match", "rule=stirke", "--match", "place=Idlbi", "--match",
+                   "tag=casualtis", "--match", "feed=wier", "--match", "kind=escalation", "--for", "1h")
+    assert typos.returncode == 0 and typos.stdout.startswith("sil_"), "a warning, not a refusal"
+    assert typos.stderr.splitlines() == [
+        'warning: matcher "rule=stirke" names no known rule; did you mean "rule=strike"? (added all the same)',
+        'warning: matcher "place=Idlbi" names no known place; did you mean "place=Idlib"? (added all the same)',
+        'warning: matcher "tag=casualtis" names no known tag; did you mean "tag=casualties"? (added all the same)',
+        'warning: matcher "feed=wier" names no known feed; did you mean "feed=wire"? (added all the same)',
+    ]
+    known = tocsin(config, "silence", "add", "--match", "rule=shootdown", "--match", "place=idlib", "--match",
+                   "tag=strike", "--match", "rule=theatre-*", "--match", "severity=high", "--for", "1h")
+    assert known.returncode == 0 and known.stderr == ""

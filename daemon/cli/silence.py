@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import get_args
 
+from tocsin.alert_kinds import AlertKind
 from tocsin.alerts import iso
 from tocsin.cli.common import (
     EX_CONFIG,
@@ -20,8 +22,11 @@ from tocsin.cli.common import (
     text_time,
 )
 from tocsin.config import load_config
-from tocsin.errors import ConfigError, StoreError
-from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences
+from tocsin.errors import ConfigError, RuleError, StoreError
+from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences, unknown_values
+from tocsin.matching.rules import RuleSet
+from tocsin.rulebook import load_rulebook
+from tocsin.severity import Severity
 from tocsin.store.backend import open_store
 from tocsin.units import format_duration, parse_duration
 
@@ -88,8 +93,30 @@ def _add(args: argparse.Namespace, silences: Silences) -> int:
     if starts.tzinfo is None:
         raise ValueError(f'--start "{args.start}" needs a time zone, e.g. 2026-03-01T08:00Z')
     silence = silences.add(matchers, starts.astimezone(UTC), parse_duration(args.duration), args.comment, now)
+    for warning in unknown_values(matchers, _known_values(args)):
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{silence.id} silences {' '.join(args.match)} until {text_time(silence.ends_at)}")
     return EX_OK
+
+
+def _known_values(args: argparse.Namespace) -> dict[str, Collection[str]]:
+    """What the matchers of a silence can name, from the configuration and its rules: rule ids, tags, places,
+    actors, feeds, alert kinds and severities. Rules that do not load leave rules, tags, places and actors
+    unchecked (`tocsin check` reports what is wrong with them)."""
+    settings = load_config(args.config)
+    known: dict[str, Collection[str]] = {"kind": get_args(AlertKind), "severity": [level.value for level in Severity],
+                                         "feed": [feed.name for feed in settings.feeds]}
+    try:
+        rulebook = load_rulebook(settings.rule_paths)
+    except RuleError:
+        return known
+    if isinstance(rulebook.matching, RuleSet):
+        rules, entries = rulebook.matching.rules, rulebook.matching.gazetteer.entries
+        known["rule"] = [rule.id for rule in rules] + [rule.id for rule in rulebook.escalation.rules]
+        known["tag"] = sorted({tag for rule in rules for tag in rule.tags})
+        known["place"] = [entry.name for entry in entries if entry.kind == "place"]
+        known["actor"] = [entry.name for entry in entries if entry.kind == "actor"]
+    return known
 
 
 def _list(args: argparse.Namespace, silences: Silences) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -51,18 +53,36 @@ class Matcher:
         return cls(key, value.strip())
 
     def matches(self, alert: Alert) -> bool:
+        return any(self.matches_value(value) for value in _alert_values(alert, self.key))
+
+    def matches_value(self, value: str) -> bool:
+        """Whether one value of the matcher's key (a rule id, a place name ...) matches."""
         patterns = [normalize(self.value)]
         if self.key == "rule" and not any(char in self.value for char in "*?["):
             # Rule ids are families ("shootdown-aircraft", "shootdown-drone"): rule=shootdown means all of them.
             patterns.append(patterns[0] + "-*")
-        return any(
-            fnmatch.fnmatchcase(normalize(value), pattern)
-            for value in _alert_values(alert, self.key)
-            for pattern in patterns
-        )
+        return any(fnmatch.fnmatchcase(normalize(value), pattern) for pattern in patterns)
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+def unknown_values(matchers: tuple[Matcher, ...], known: Mapping[str, Collection[str]]) -> list[str]:
+    """A warning for each matcher that no known value of its key matches (`rule=stirke`: a silence that would
+    never hold anything back), with the nearest known value. `known` holds the values of the keys that have a
+    closed vocabulary (rules, tags, places, ...); a key it does not name is not checked."""
+    warnings = []
+    for matcher in matchers:
+        values = known.get(matcher.key)
+        if values is None or any(matcher.matches_value(value) for value in values):
+            continue
+        candidates = {normalize(value): value for value in values}
+        if matcher.key == "rule":  # rule=shootdown names the shootdown-* family
+            candidates.update((normalize(value.split("-")[0]), value.split("-")[0]) for value in values)
+        close = difflib.get_close_matches(normalize(matcher.value), candidates, n=1, cutoff=0.6)
+        hint = f'; did you mean "{matcher.key}={candidates[close[0]]}"?' if close else ""
+        warnings.append(f'matcher "{matcher}" names no known {matcher.key}{hint} (added all the same)')
+    return warnings
 
 
 @dataclass(frozen=True, slots=True)
