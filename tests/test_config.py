@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +63,31 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     settings = load_config(path)
     assert settings.polling.interval == timedelta(hours=2)
     assert settings.http.concurrency == 8
+
+
+def test_environment_override_is_validated_like_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[polling]\ninterval = "5 minutes"\n')
+    with pytest.raises(ConfigError) as from_file:
+        load_config(path)
+    path = write(tmp_path, "")
+    monkeypatch.setenv("tocsin_polling__interval", "5 minutes")  # names in any case
+    with pytest.raises(ConfigError) as from_environment:
+        load_config(path)
+    assert from_environment.value.problems == from_file.value.problems
+
+
+def test_pydantic_settings_is_imported_only_for_an_override(tmp_path: Path) -> None:
+    path = write(tmp_path, '[polling]\ninterval = "5m"\n')
+    probe = (f"import sys; from tocsin.config import load_config; s = load_config({str(path)!r}); "
+             "print(s.polling.interval.total_seconds(), 'pydantic_settings' in sys.modules)")
+    environment = {name: value for name, value in os.environ.items() if not name.upper().startswith("TOCSIN_")}
+
+    def loaded(extra: dict[str, str]) -> list[str]:
+        return subprocess.run([sys.executable, "-c", probe], env={**environment, **extra}, capture_output=True,
+                              text=True, check=True, timeout=60).stdout.split()
+
+    assert loaded({"TOCSIN_CONFIG": str(path)}) == ["300.0", "False"]
+    assert loaded({"TOCSIN_POLLING__INTERVAL": "2h"}) == ["7200.0", "True"]
 
 
 def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

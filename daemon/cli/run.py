@@ -7,6 +7,7 @@ import asyncio
 import logging
 import resource
 import signal
+from typing import TYPE_CHECKING
 
 from tocsin.cli.common import (
     EX_CONFIG,
@@ -21,8 +22,10 @@ from tocsin.config import Settings
 from tocsin.errors import ConfigError, StoreError
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.logs import configure_logging
-from tocsin.runtime.operations import Operations
 from tocsin.runtime.service import PollOutcome, Service
+
+if TYPE_CHECKING:
+    from tocsin.runtime.operations import Operations
 
 log = logging.getLogger("tocsin")
 
@@ -54,10 +57,15 @@ def handle(args: argparse.Namespace) -> int:
     configure_logging(settings, level=args.log_level, log_format=args.log_format)
     raise_open_file_limit()
     # Operations (issue 6): systemd notify and watchdog, /healthz and /metrics, reload on SIGHUP and rule changes.
-    operations = None if args.once else Operations(
-        settings, lambda: load_settings_and_rules(args),
-        on_settings=lambda new: configure_logging(new, level=args.log_level, log_format=args.log_format),
-    )
+    # A --once run (cron) has none of them, and does not import them: start-up is most of what such a run costs.
+    operations = None
+    if not args.once:
+        from tocsin.runtime.operations import Operations
+
+        operations = Operations(
+            settings, lambda: load_settings_and_rules(args),
+            on_settings=lambda new: configure_logging(new, level=args.log_level, log_format=args.log_format),
+        )
     try:
         return asyncio.run(_run(settings, rules, once=args.once, operations=operations))
     except StoreError as exc:

@@ -47,12 +47,23 @@ def load_config(explicit: str | Path | None = None) -> Settings:
         raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
     data.pop("source", None)
     try:
-        settings = Settings(**data)
+        settings = _validated(data)
     except ValidationError as exc:
         raise ConfigError([f"{path}: {problem}" for problem in _render_problems(exc)]) from None
     # From here on every secret this configuration holds is masked in whatever the process stores, prints or logs.
     redaction.learn(secret_values(settings))
     return settings.model_copy(update={"source": path.resolve()})
+
+
+def _validated(data: dict[str, Any]) -> Settings:
+    """The file's data as Settings, with TOCSIN_* overrides when the environment has any (pydantic-settings is
+    imported only then: it is a large part of start-up)."""
+    # TOCSIN_CONFIG names the file and overrides no key.
+    if any(name.upper().startswith("TOCSIN_") and name.upper() != "TOCSIN_CONFIG" for name in os.environ):
+        from tocsin.config.environment import with_environment
+
+        return with_environment(data)
+    return Settings(**data)
 
 
 def _render_problems(exc: ValidationError) -> list[str]:

@@ -1,4 +1,5 @@
-"""The root of the configuration: one section per stage, every key overridable from TOCSIN_* variables."""
+"""The root of the configuration: one section per stage, every key overridable from TOCSIN_* variables (applied by
+`config/environment.py` when such a variable is set)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tocsin.config.delivery import DeliveryConfig, OutOfLineSecret
 from tocsin.config.escalation import EscalationConfig
@@ -81,11 +81,7 @@ class LoggingConfig(StrictModel):
     format: Literal["text", "json"] = "text"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TOCSIN_", env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
-    )
-
+class Settings(StrictModel):
     state_dir: Path = Path("/var/lib/tocsin")
     """$STATE_DIRECTORY (set by systemd's StateDirectory=) wins over this."""
     polling: PollingConfig = PollingConfig()
@@ -99,18 +95,6 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = Field(default=None, exclude=True)
     """The file this was loaded from (set by the loader, not by users)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: TOCSIN_* overrides what the file says.
-        return env_settings, init_settings
 
     @model_validator(mode="after")
     def _unique_feed_names(self) -> Settings:

@@ -15,8 +15,7 @@ import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from tocsin import metrics
 from tocsin.backoff import Backoff
@@ -24,14 +23,15 @@ from tocsin.clock import Clock
 from tocsin.config.delivery import DeliveryConfig
 from tocsin.deliver.base import Outcome, Sender
 from tocsin.deliver.receiver_log import ReceiverHealth
-from tocsin.deliver.registry import build_sender, tls_context
 from tocsin.deliver.route import Router
 from tocsin.errors import ConfigError
-from tocsin.fetch.transport import LeanTransport
 from tocsin.store import Database
 from tocsin.store.outbox import Delivery
 from tocsin.store.sql import database_errors
 from tocsin.units import format_duration
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("tocsin.deliver")
 
@@ -264,6 +264,10 @@ class DeliveryWorker:
 
     def _sender(self, name: str) -> Sender | str:
         """The receiver's sender, built once per configuration; a string says why there is none."""
+        # The receivers (and httpx, aiosmtplib under them) are imported at the first delivery, not at start-up:
+        # a `run --once` with nothing to send never needs them.
+        from tocsin.deliver.registry import build_sender
+
         if name not in self._senders:
             receiver = self.config.receiver(name)
             if receiver is None:
@@ -278,6 +282,11 @@ class DeliveryWorker:
         return self._senders[name]
 
     def _http_client(self, ca_file: Path | None) -> httpx.AsyncClient:
+        import httpx
+
+        from tocsin.deliver.registry import tls_context
+        from tocsin.fetch.transport import LeanTransport
+
         if ca_file not in self._http:
             verify = tls_context(ca_file)
             # The lean transport, as for feeds: half the CPU per POST of httpx's own. Proxies from the

@@ -92,7 +92,8 @@ class Fetcher:
     """One per service. `fetch` is safe to call from many tasks at once; `close` releases every connection."""
 
     def __init__(self, config: HttpConfig) -> None:
-        self._ssl = ssl.create_default_context()
+        # Made with the first client: loading the system's CA store is a large part of a feedless run's start-up.
+        self._ssl: ssl.SSLContext | None = None
         self._client: httpx.AsyncClient | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         self._host_limits: dict[str, asyncio.Semaphore] = {}
@@ -146,6 +147,8 @@ class Fetcher:
     def _open_client(self) -> httpx.AsyncClient:
         """The client for the current settings, made on first use (it must be made inside the event loop)."""
         config = self.config
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
         # Through a proxy, httpx's own transport speaks to it (CONNECT tunnels included).
         transport = None if config.proxy else LeanTransport(
             ssl_context=self._ssl, idle_per_origin=config.per_host_concurrency, max_idle=config.concurrency
