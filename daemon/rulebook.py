@@ -15,7 +15,7 @@ from tocsin.items import Item
 from tocsin.matching.load import compile_rules
 from tocsin.matching.model import Match
 from tocsin.matching.rules import RuleSet
-from tocsin.rulefiles import RuleFiles, compile_rule_files
+from tocsin.rulefiles import Problems, RuleFiles, compile_rule_files, compile_rule_files_collecting
 
 
 class Matcher(Protocol):
@@ -40,8 +40,14 @@ class RuleBook:
 
 def load_rulebook(paths: Sequence[Path]) -> RuleBook:
     """Both kinds of rules from `paths`; raises RuleError listing every problem of both at once."""
-    def compile_both(read: RuleFiles) -> RuleBook:
-        matching = compile_rules(read)
-        return RuleBook(RuleSet(matching), compile_escalation_rules(read, matching.gazetteer))
+    return compile_rule_files(paths, _compile_both)
 
-    return compile_rule_files(paths, compile_both)
+
+def check_rulebook(paths: Sequence[Path]) -> tuple[RuleBook, Problems]:
+    """The rules of `paths` that compile, and every problem of the others (for `tocsin check`)."""
+    return compile_rule_files_collecting(paths, _compile_both)
+
+
+def _compile_both(read: RuleFiles) -> RuleBook:
+    matching = compile_rules(read)
+    return RuleBook(RuleSet(matching), compile_escalation_rules(read, matching.gazetteer))

@@ -20,9 +20,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from tocsin.errors import RuleError
+from tocsin.errors import Problem, RuleError
 
 TABLE_ARRAYS = ("rule", "unit", "place", "actor", "escalation")
 """Top-level arrays of tables, written `[[kind]]`."""
@@ -30,17 +30,17 @@ TOP_LEVEL_KEYS = (*TABLE_ARRAYS, "terms")
 _Compiled = TypeVar("_Compiled")
 
 
-def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[str]]:
+def rule_files(paths: Sequence[Path]) -> tuple[list[Path], Problems]:
     """The *.toml files under `paths` (a directory or a file each), and a problem for each path that is missing."""
     files: list[Path] = []
-    problems: list[str] = []
+    problems = Problems()
     for path in paths:
         if path.is_dir():
             files.extend(sorted(path.glob("*.toml")))
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(f"{shown(path)}: rule path does not exist")
+            problems.add_at(shown(path), None, "", "rule path does not exist")
     return files, problems
 
 
@@ -132,27 +132,27 @@ class RuleFile:
 class Problems:
     """Every problem of one load, in one wording."""
 
-    messages: list[str] = field(default_factory=list)
-    # The file and line of each message added with a place, by its index in `messages`; the compilers report in
-    # the order they check, a reader wants the order of the file.
-    _places: dict[int, tuple[str, int]] = field(default_factory=dict)
+    found: list[Problem] = field(default_factory=list)
 
     def add(self, where: RuleFile, line: int | None, subject: str, message: str) -> None:
         self.add_at(where.name, line, subject, message)
 
-    def add_at(self, name: str, line: int | None, subject: str, message: str) -> None:
+    def add_at(self, name: str, line: int | None, subject: str, message: str,
+               severity: Literal["error", "warning"] = "error") -> None:
         """A problem placed by a file's name, for checks that run after the files are compiled."""
-        location = f"{name}:{line}" if line else name
-        self._places[len(self.messages)] = (name, line or 0)
-        self.messages.append(f"{location}: {subject}{': ' if subject else ''}{message}")
+        self.found.append(Problem(message, file=name, line=line, subject=subject or None, severity=severity))
+
+    def in_order(self) -> list[Problem]:
+        """The problems by file, then line (a problem of a whole file first): the compilers report in the order
+        they check, a reader wants the order of the file."""
+        return sorted(self.found, key=lambda problem: (problem.file or "", problem.line or 0))
 
     def in_file_order(self) -> list[str]:
-        """The messages by file, then line; those without a place (unreadable paths) first, in their order."""
-        order = sorted(range(len(self.messages)), key=lambda index: self._places.get(index, ("", 0)))
-        return [self.messages[index] for index in order]
+        """The problems in file order, one line each."""
+        return [str(problem) for problem in self.in_order()]
 
     def __len__(self) -> int:
-        return len(self.messages)
+        return len(self.found)
 
 
 @dataclass
@@ -167,8 +167,7 @@ class RuleFiles:
 def read_rule_files(paths: Sequence[Path]) -> RuleFiles:
     """Find, read and parse every rule file under `paths`; unreadable files, TOML errors and unknown top-level
     keys become problems, and the files that parsed are returned for the compilers."""
-    files, messages = rule_files(paths)
-    problems = Problems(messages)
+    files, problems = rule_files(paths)
     parsed = [source for path in files if (source := _parse(path, problems))]
     for source in parsed:
         for key in source.data:
@@ -181,24 +180,31 @@ def read_rule_files(paths: Sequence[Path]) -> RuleFiles:
 def compile_rule_files(paths: Sequence[Path], compile_read: Callable[[RuleFiles], _Compiled]) -> _Compiled:
     """Read the rule files under `paths` and compile them with `compile_read`; raise RuleError listing every
     problem of the read and the compile."""
-    read = read_rule_files(paths)
-    compiled = compile_read(read)
-    if read.problems:
-        raise RuleError(read.problems.in_file_order())
+    compiled, problems = compile_rule_files_collecting(paths, compile_read)
+    if problems:
+        raise RuleError(problems.in_order())
     return compiled
+
+
+def compile_rule_files_collecting(paths: Sequence[Path],
+                                  compile_read: Callable[[RuleFiles], _Compiled]) -> tuple[_Compiled, Problems]:
+    """What compile_rule_files compiles, from the parts without problems, and every problem, raising nothing:
+    `tocsin check` goes on to run the examples of the rules that did compile."""
+    read = read_rule_files(paths)
+    return compile_read(read), read.problems
 
 
 def _parse(path: Path, problems: Problems) -> RuleFile | None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.messages.append(f"{shown(path)}: cannot read: {exc}")
+        problems.add_at(shown(path), None, "", f"cannot read: {exc}")
         return None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        problems.messages.append(f"{shown(path)}:{where.group(1) if where else '?'}: TOML syntax error: {message}")
+        problems.add_at(shown(path), int(where.group(1)) if where else None, "", f"TOML syntax error: {message}")
         return None
     return RuleFile(path, text, data)

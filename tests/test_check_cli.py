@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 
-def check(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tocsin", "check", "--config", str(config)], capture_output=True,
-                          text=True, timeout=60, cwd=cwd, check=False)
+def check(config: Path, cwd: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tocsin", "check", *options, "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, cwd=cwd, check=False)
 
 
 def test_example_config_passes(repo_root: Path) -> None:
@@ -99,3 +100,112 @@ def test_check_refuses_what_the_first_delivery_would(tmp_path: Path, repo_root: 
     assert done.returncode == 1, done.stdout
     assert expected in done.stderr and "receiver ops" in done.stderr
     assert "s3cret-value" not in done.stdout + done.stderr
+
+
+TEN_MISTAKES = """
+[polling]
+interval = "5 minutes"
+intervall = "3m"
+[http]
+max_body_size = "lots"
+[rules]
+paths = ["rules"]
+[[feeds]]
+name = "wire"
+url = "https://example.org/a"
+[[feeds]]
+name = "wire"
+url = "ftp://example.org/b"
+[[delivery.receivers]]
+name = "ops"
+kind = "webhok"
+url = "https://hooks.example.org/ops"
+[[delivery.receivers]]
+name = "hook"
+kind = "webhook"
+url = "hooks.example.org/tocsin"
+[[delivery.receivers]]
+name = "signed"
+kind = "webhook"
+url = "https://hooks.example.org/signed"
+secret = { file = "missing-secret" }
+[[delivery.receivers]]
+name = "unsigned"
+kind = "webhook"
+url = "https://hooks.example.org/unsigned"
+secret = { file = "plain-secret" }
+[[delivery.routes]]
+severity = "high"
+receivers = ["pager"]
+[delivery.default]
+receivers = ["ops", "nobody"]
+"""
+TEN_FIXES = {
+    "polling.interval": '"5 minutes" is not a duration (write 30s',
+    "polling.intervall": 'unknown key (did you mean "interval"?)',
+    "http.max_body_size": '"lots" is not a size',
+    "feeds[1].url": '"ftp://example.org/b" is not an http(s) URL',
+    "feeds[1].name": 'feed name "wire" is used twice',
+    "delivery.receivers[0].kind": 'unknown kind "webhok"; did you mean "webhook"?',
+    "delivery.receivers[1].url": "is not an http(s) URL (write https://host/path)",
+    "delivery.receivers[2].secret": "secret file missing-secret: cannot read it",
+    "delivery.receivers[3]": "receiver unsigned: secret from file plain-secret: a webhook secret starts with whsec_",
+    "delivery.routes[0].receivers": 'unknown receiver "pager" (known: hook, ops, signed, unsigned)',
+    "delivery.default.receivers": 'unknown receiver "nobody"',
+}
+RULES_WITH_MISTAKES = """[[rule]]
+id = "quiet"
+title = "Quiet"
+severity = "low"
+any = ["ceasefire"]
+examples = ["no truce today"]
+
+[[rule]]
+id = "shelling"
+title = "Shelling"
+severity = "hgh"
+any = ["shelled"]
+
+[[rule]]
+id = "broken"
+title = "Broken"
+severity = "low"
+regex = ["(unclosed"]
+"""
+RULE_FIXES = [(6, "quiet", 'example "no truce today" did not fire'), (11, "shelling", "bad severity 'hgh'"),
+              (18, "broken", "regex: invalid regex")]
+
+
+def test_every_mistake_of_config_and_rules_is_reported_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "mistakes.toml").write_text(RULES_WITH_MISTAKES)
+    (tmp_path / "plain-secret").write_text("s3cret-value\n")
+    config = tmp_path / "tocsin.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n{TEN_MISTAKES}')
+    done = check(config, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    for key, fix in TEN_FIXES.items():
+        assert any(line.startswith(f"error: {config}: {key}: {fix}") for line in lines), (key, done.stderr)
+    rule_lines = [line for line in lines if "mistakes.toml" in line]
+    # In the order of the file, although the failing example (line 6) is found after the other two.
+    for (number, rule, fix), line in zip(RULE_FIXES, rule_lines, strict=True):
+        assert line.startswith(f"error: rules/mistakes.toml:{number}: rule \"{rule}\": {fix}"), line
+    assert f"{len(TEN_FIXES) + len(RULE_FIXES)} problem(s) found" in done.stdout
+    assert "s3cret-value" not in done.stdout + done.stderr
+
+    listed = check(config, tmp_path, "--json")
+    assert listed.returncode == 1 and listed.stderr == ""
+    problems = json.loads(listed.stdout)
+    assert isinstance(problems, list)
+    assert {(problem["key"], problem["file"]) for problem in problems if problem["key"]} == {
+        (key, str(config)) for key in TEN_FIXES}
+    assert [(problem["line"], problem["rule"], problem["severity"]) for problem in problems if problem["rule"]] == [
+        (number, rule, "error") for number, rule, _ in RULE_FIXES]
+    assert all(problem["message"] in line for problem, line in zip(problems, lines, strict=True))
+
+
+def test_json_of_a_valid_configuration_is_an_empty_array(repo_root: Path) -> None:
+    done = check(repo_root / "config.example.toml", repo_root, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

@@ -269,11 +269,10 @@ async def test_pagerduty_invalid_key_is_dead_and_429_is_retried(tmp_path: Path) 
 
 
 def test_a_token_with_a_line_break_is_refused_without_quoting_it(tmp_path: Path) -> None:
-    from tocsin.clock import SystemClock
-    from tocsin.deliver.registry import receiver_problems
+    from tocsin.deliver.credentials import credential_problems
     delivery = config([{"name": "tg", "kind": "telegram", "token": token_file(tmp_path, "abc\nX-Bad: s3cr3t"),
                         "chat_id": 1}])
-    problems = receiver_problems(delivery.receivers, SystemClock())
+    problems = credential_problems(delivery.receivers[0])
     assert problems and "line break" in problems[0] and "s3cr3t" not in problems[0]
     with pytest.raises(ConfigError):
         from tocsin.deliver.receivers.telegram import TelegramSender

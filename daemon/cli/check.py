@@ -1,46 +1,100 @@
 """`tocsin check`: validate the configuration and the rules and run the rules' examples; exit 0 when valid, 1
-listing every problem. A rule whose matching cost is out of line is a warning (matching/cost.py)."""
+listing every problem of all of them, found in one run. A rule whose matching cost is out of line is a warning
+(matching/cost.py). `--json` prints the problems as one JSON array, as the other commands' `--json` do."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, load_settings_and_rules, print_problems
-from tocsin.clock import SystemClock
-from tocsin.config import unreadable_secrets
-from tocsin.deliver.registry import receiver_problems
-from tocsin.errors import ConfigError
-from tocsin.matching.cost import costly_rules
-from tocsin.matching.examples import example_problems
-from tocsin.matching.rules import RuleSet
+from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, print_json_array, print_problems
+from tocsin.errors import Problem
+
+# The stages are imported when the command runs (cli/common.py says why).
+if TYPE_CHECKING:
+    from tocsin.config import ConfigRead
+    from tocsin.config.delivery import AnyReceiver
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
+    parser.add_argument("--json", action="store_true",
+                        help="print every problem as one JSON array of objects (file, line, key, rule, subject, "
+                             "message, severity) instead of lines on stderr")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        settings, rules = load_settings_and_rules(args)
-    except ConfigError as exc:
-        return _failed(exc.problems)
-    if isinstance(rules.matching, RuleSet):
-        # Warnings, not problems: a slow rule still works, and the operator may accept its cost.
-        for warning in costly_rules(rules.matching):
-            print(f"warning: {warning}", file=sys.stderr)
-    problems = unreadable_secrets(settings) or receiver_problems(settings.delivery.receivers, SystemClock())
-    if problems:
-        return _failed([f"{settings.source}: {problem}" for problem in problems])
-    if isinstance(rules.matching, RuleSet) and (failed := example_problems(rules.matching)):
-        return _failed(failed.in_file_order())
-    enabled = sum(1 for feed in settings.feeds if feed.enabled)
-    print(f"{settings.source}: OK: {enabled} feed(s) enabled, {rules.describe()} loaded")
+    from tocsin.config import read_config
+
+    read = read_config(args.config)
+    problems = list(read.problems)
+    problems += _secret_and_credential_problems(read)
+    from tocsin.config.model import RulesConfig
+
+    rules = read.sections().get("rules")
+    described = None
+    if isinstance(rules, RulesConfig):  # else its problem is listed already
+        rule_problems, described = _rule_problems(rules.resolved(read.path.resolve()))
+        problems += rule_problems
+    errors = [problem for problem in problems if problem.severity == "error"]
+    if args.json:
+        print_json_array(problem.to_json() for problem in problems)
+    else:
+        for warning in problems:
+            if warning.severity == "warning":
+                print(f"warning: {warning}", file=sys.stderr)
+        print_problems([str(error) for error in errors])
+    if errors:
+        if not args.json:
+            print(f"{len(errors)} problem(s) found", flush=True)
+        return EX_FAILURE
+    if not args.json and read.settings is not None:
+        enabled = sum(1 for feed in read.settings.feeds if feed.enabled)
+        print(f"{read.settings.source}: OK: {enabled} feed(s) enabled, {described} loaded")
     return EX_OK
 
 
-def _failed(problems: list[str]) -> int:
-    print_problems(problems)
-    print(f"{len(problems)} problem(s) found", flush=True)
-    return EX_FAILURE
+def _secret_and_credential_problems(read: ConfigRead) -> list[Problem]:
+    """Secrets that cannot be read and receivers whose credentials their sender would refuse, in every part of
+    the configuration that is valid on its own."""
+    from tocsin.config import unreadable_secrets
+    from tocsin.deliver.credentials import credential_problems
+
+    file = str(read.path)
+    found = [Problem(message, file=file, key=key)
+             for name, section in read.sections().items() if name != "delivery"
+             for key, message in unreadable_secrets(section, (name,))]
+    for index, receiver in read.receivers():
+        where = ("delivery", "receivers", index)
+        unreadable = unreadable_secrets(receiver, where)
+        found += [Problem(message, file=file, key=key) for key, message in unreadable]
+        if not unreadable and not _needs_systemd(receiver):
+            key = f"delivery.receivers[{index}]"
+            found += [Problem(message, file=file, key=key) for message in credential_problems(receiver)]
+    return found
+
+
+def _needs_systemd(receiver: AnyReceiver) -> bool:
+    """A receiver with a systemd credential can be checked only under systemd; `run` checks it there."""
+    from tocsin.config import secret_refs
+
+    return "CREDENTIALS_DIRECTORY" not in os.environ and any(ref.credential for _, ref in secret_refs(receiver))
+
+
+def _rule_problems(paths: tuple[Path, ...]) -> tuple[list[Problem], str]:
+    """Every problem of the rule files, the failing examples of the rules that compiled, and the rules whose cost
+    is out of line (warnings), in file order; and what was loaded."""
+    from tocsin.matching.cost import costly_rules
+    from tocsin.matching.examples import example_problems
+    from tocsin.matching.rules import RuleSet
+    from tocsin.rulebook import check_rulebook
+
+    rulebook, problems = check_rulebook(paths)
+    if isinstance(rulebook.matching, RuleSet):
+        problems.found += example_problems(rulebook.matching).found
+        problems.found += costly_rules(rulebook.matching)
+    return problems.in_order(), rulebook.describe()

@@ -5,24 +5,30 @@ Messages read `config.toml: feeds[3].interval: "5 minutes" is not a duration (wr
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
 import os
 import tomllib
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tocsin import redaction
+from tocsin.config.consistency import consistency_problems
+from tocsin.config.delivery import AnyReceiver, DeliveryConfig, Receiver
 from tocsin.config.model import Settings
 from tocsin.config.secrets import secret_values
 from tocsin.config.types import SecretRef
-from tocsin.errors import ConfigError
+from tocsin.errors import ConfigError, Problem
 
 DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Settings", "config_path", "load_config", "secret_refs", "unreadable_secrets"]
+__all__ = ["DEFAULT_CONFIG_PATH", "ConfigRead", "Settings", "config_path", "load_config", "read_config", "secret_refs",
+           "unreadable_secrets"]
 
 
 def config_path(explicit: str | Path | None) -> Path:
@@ -33,26 +39,90 @@ def config_path(explicit: str | Path | None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
 
 
+@dataclass(frozen=True)
+class ConfigRead:
+    """One read of the configuration: the settings when they are valid, every problem when they are not."""
+
+    path: Path
+    data: dict[str, Any]
+    """The file's tables."""
+    settings: Settings | None
+    problems: list[Problem]
+
+    def sections(self) -> dict[str, BaseModel]:
+        """The top-level tables (`delivery`, `rules`, ...) that are valid, each on its own when the whole is not:
+        the checks that need validated values (secrets, rule paths) still run on them."""
+        if self.settings is not None:
+            return {name: value for name in Settings.model_fields
+                    if isinstance(value := getattr(self.settings, name), BaseModel)}
+        if not self.data and self.problems:
+            return {}  # not even read
+        valid: dict[str, BaseModel] = {}
+        for name, field in Settings.model_fields.items():
+            model = field.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                with contextlib.suppress(ValidationError):
+                    valid[name] = model.model_validate(self.data[name]) if name in self.data else field.default
+        return valid
+
+    def receivers(self) -> list[tuple[int, AnyReceiver]]:
+        """(index, receiver) of each receiver that is valid on its own."""
+        delivery = self.sections().get("delivery")
+        if isinstance(delivery, DeliveryConfig):
+            return list(enumerate(delivery.receivers))
+        written = self.data.get("delivery", {}).get("receivers") if isinstance(self.data.get("delivery"), dict) else []
+        valid = []
+        for index, entry in enumerate(written if isinstance(written, list) else []):
+            with contextlib.suppress(ValidationError):
+                valid.append((index, _receiver_adapter().validate_python(entry)))
+        return valid
+
+
+@functools.cache
+def _receiver_adapter() -> TypeAdapter[AnyReceiver]:
+    """Built on first use: only an invalid configuration's receivers are validated one by one."""
+    return TypeAdapter(Receiver)
+
+
 def load_config(explicit: str | Path | None = None) -> Settings:
+    read = read_config(explicit)
+    if read.settings is None:
+        raise ConfigError(read.problems)
+    return read.settings
+
+
+def read_config(explicit: str | Path | None = None) -> ConfigRead:
+    """The configuration at `explicit` (see config_path) with the TOCSIN_* overrides, validated, and every
+    problem of it, of its fields and of names across them (config/consistency.py), in one list."""
     path = config_path(explicit)
+
+    def unusable(message: str) -> ConfigRead:
+        return ConfigRead(path, {}, None, [Problem(message, file=str(path))])
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read the configuration ({exc.strerror}); pass --config PATH"]) from exc
+        return unusable(f"cannot read the configuration ({exc.strerror}); pass --config PATH")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+        return unusable(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+        return unusable(f"not valid TOML: {exc}")
     data.pop("source", None)
+    problems = []
+    settings = None
     try:
         settings = _validated(data)
     except ValidationError as exc:
-        raise ConfigError([f"{path}: {problem}" for problem in _render_problems(exc)]) from None
+        problems += [Problem(message, file=str(path), key=key or None) for key, message in _render_problems(exc, data)]
+    problems += [Problem(message, file=str(path), key=_render_location(location))
+                 for location, message in consistency_problems(data)]
+    if problems or settings is None:
+        return ConfigRead(path, data, None, problems)
     # From here on every secret this configuration holds is masked in whatever the process stores, prints or logs.
     redaction.learn(secret_values(settings))
-    return settings.model_copy(update={"source": path.resolve()})
+    return ConfigRead(path, data, settings.model_copy(update={"source": path.resolve()}), [])
 
 
 def _validated(data: dict[str, Any]) -> Settings:
@@ -66,10 +136,11 @@ def _validated(data: dict[str, Any]) -> Settings:
     return Settings(**data)
 
 
-def _render_problems(exc: ValidationError) -> list[str]:
+def _render_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, message) of each of pydantic's errors, worded for the person who wrote the file."""
     problems = []
     for error in exc.errors(include_url=False):
-        location = _render_location(error["loc"])
+        location = _render_location(_without_tags(error["loc"], data))
         message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key{_suggestion(error['loc'])}"
@@ -80,7 +151,7 @@ def _render_problems(exc: ValidationError) -> list[str]:
             location = f"{location}.{_discriminator(error)}"
         elif error["type"] in ("literal_error", "enum"):
             message = f"{error.get('input')!r} is not allowed: {message.lower()}"
-        problems.append(f"{location}: {message}" if location else message)
+        problems.append((location, message))
     return problems
 
 
@@ -96,6 +167,26 @@ def _unknown_tag(error: Any) -> str:
 def _discriminator(error: Any) -> str:
     """The key that chooses the union's member (pydantic quotes it: "'kind'")."""
     return str(error["ctx"]["discriminator"]).strip("'")
+
+
+def _without_tags(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """The location without the member names pydantic puts after a discriminated union's place
+    (`delivery.receivers[1].webhook.url` is the `url` of `delivery.receivers[1]`, whose kind is webhook)."""
+    kept: list[int | str] = []
+    for part in loc:
+        if isinstance(data, dict) and part not in data and data.get("kind") == part:
+            continue
+        kept.append(part)
+        data = _inner(data, part)
+    return tuple(kept)
+
+
+def _inner(data: Any, part: int | str) -> Any:
+    if isinstance(data, dict):
+        return data.get(str(part))
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return data[part]
+    return None
 
 
 def _render_location(loc: tuple[int | str, ...]) -> str:
@@ -136,20 +227,21 @@ def _field_model(model: Any, name: str) -> Any:
     return None
 
 
-def unreadable_secrets(settings: Settings) -> list[str]:
-    """Every secret the configuration names that cannot be read now, as `key.path: secret <where>: <why>`.
+def unreadable_secrets(section: BaseModel, location: tuple[int | str, ...] = ()) -> list[tuple[str, str]]:
+    """(key, `secret <where>: <why>`) of every secret a part of the configuration (at `location`) names that
+    cannot be read now.
 
     Loading does not read secrets (a credential directory exists only under systemd); `tocsin check` does, so
     a missing file shows before the first delivery needs it. Messages say where a secret lives, never its value.
     """
-    problems: list[str] = []
-    for location, secret in secret_refs(settings, ()):
+    problems: list[tuple[str, str]] = []
+    for where, secret in secret_refs(section, location):
         if secret.credential is not None and "CREDENTIALS_DIRECTORY" not in os.environ:
             continue  # only systemd can show it; outside the unit there is nothing to check against
         try:
             secret.resolve()
         except ConfigError as exc:
-            problems += [f"{_render_location(location)}: {problem}" for problem in exc.problems]
+            problems += [(_render_location(where), problem) for problem in exc.problems]
     return problems
 
 

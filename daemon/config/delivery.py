@@ -99,7 +99,8 @@ class ReceiverBase(StrictModel):
 def _http_url_value(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("is not an http(s) URL")
+        # The URL itself is not quoted: a chat webhook's URL carries its token.
+        raise ValueError("is not an http(s) URL (write https://host/path)")
     return url
 
 
@@ -320,6 +321,13 @@ class Route(GroupingOverride):
     continue_: bool = Field(default=False, alias="continue")
     """Also try the routes after this one when it matched."""
 
+    @model_validator(mode="after")
+    def _severities_overlap(self) -> Route:
+        if self.severity and self.max_severity and self.severity > self.max_severity:
+            raise ValueError(f"severity {self.severity} is above max_severity {self.max_severity}; the route can "
+                             "never match")
+        return self
+
 
 class RetryConfig(StrictModel):
     base: Duration = timedelta(seconds=10)
@@ -340,30 +348,6 @@ class DeliveryConfig(StrictModel):
     """Deliveries in flight at once, over all receivers."""
     per_receiver: int = Field(default=4, ge=1, le=64)
     """Deliveries in flight at once to one receiver, so a slow or failing one cannot starve the others."""
-
-    @model_validator(mode="after")
-    def _receivers_known(self) -> DeliveryConfig:
-        problems = []
-        names: set[str] = set()
-        for index, receiver in enumerate(self.receivers):
-            if receiver.name in names:
-                problems.append(f'receivers[{index}].name: "{receiver.name}" is used twice')
-            names.add(receiver.name)
-        known = ", ".join(sorted(names)) or "none defined; add [[delivery.receivers]]"
-        named = [(f"routes[{i}]", route.receivers) for i, route in enumerate(self.routes)]
-        if self.default is not None:
-            named.append(("default", self.default.receivers))
-        for where, receivers in named:
-            for name in receivers:
-                if name not in names:
-                    problems.append(f'{where}.receivers: unknown receiver "{name}" (known: {known})')
-        for index, route in enumerate(self.routes):
-            if route.severity and route.max_severity and route.severity > route.max_severity:
-                problems.append(f"routes[{index}]: severity {route.severity} is above max_severity "
-                                f"{route.max_severity}; the route can never match")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     def receiver(self, name: str) -> AnyReceiver | None:
         return next((receiver for receiver in self.receivers if receiver.name == name), None)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from tocsin.config.delivery import DeliveryConfig, OutOfLineSecret
 from tocsin.config.escalation import EscalationConfig
@@ -24,6 +24,14 @@ class RulesConfig(StrictModel):
     default rules shipped with tocsin."""
     watch: bool = False
     """Reload when a rule file changes (as on SIGHUP)."""
+
+    def resolved(self, source: Path | None) -> tuple[Path, ...]:
+        """The rule paths of a configuration read from `source`: relative to its folder, the shipped rules when
+        none are given."""
+        if not self.paths:
+            return (default_rules(),)
+        base = source.parent if source else Path.cwd()
+        return tuple(path if path.is_absolute() else base / path for path in self.paths)
 
 
 class StoreConfig(StrictModel):
@@ -96,15 +104,6 @@ class Settings(StrictModel):
     source: Path | None = Field(default=None, exclude=True)
     """The file this was loaded from (set by the loader, not by users)."""
 
-    @model_validator(mode="after")
-    def _unique_feed_names(self) -> Settings:
-        seen: set[str] = set()
-        for feed in self.feeds:
-            if feed.name in seen:
-                raise ValueError(f'feed name "{feed.name}" is used twice; names identify feeds in state and logs')
-            seen.add(feed.name)
-        return self
-
     @property
     def state_path(self) -> Path:
         systemd_dir = os.environ.get("STATE_DIRECTORY")
@@ -118,10 +117,7 @@ class Settings(StrictModel):
 
     @property
     def rule_paths(self) -> tuple[Path, ...]:
-        if not self.rules.paths:
-            return (default_rules(),)
-        base = self.source.parent if self.source else Path.cwd()
-        return tuple(path if path.is_absolute() else base / path for path in self.rules.paths)
+        return self.rules.resolved(self.source)
 
     def feed_interval(self, feed: FeedConfig) -> timedelta:
         return feed.interval or self.polling.interval

@@ -284,7 +284,7 @@ class DeliveryWorker:
     def _http_client(self, ca_file: Path | None) -> httpx.AsyncClient:
         import httpx
 
-        from tocsin.deliver.registry import tls_context
+        from tocsin.deliver.credentials import tls_context
         from tocsin.fetch.transport import LeanTransport
 
         if ca_file not in self._http:

@@ -13,6 +13,7 @@ import random
 import string
 import time
 
+from tocsin.errors import Problem
 from tocsin.matching.prefilter import Prefilter
 from tocsin.matching.rules import MAX_SCANNED_CHARS, RuleSet
 
@@ -35,7 +36,7 @@ def probe_text() -> str:
     return " ".join(words)[:MAX_SCANNED_CHARS]
 
 
-def costly_rules(rules: RuleSet, limit_s: float = COSTLY_PROBE_S) -> list[str]:
+def costly_rules(rules: RuleSet, limit_s: float = COSTLY_PROBE_S) -> list[Problem]:
     """A warning for each rule whose prefilter pass over the probe takes more than `limit_s` of CPU."""
     probe = probe_text()
     warnings = []
@@ -48,10 +49,12 @@ def costly_rules(rules: RuleSet, limit_s: float = COSTLY_PROBE_S) -> list[str]:
         prefilter.hits(probe)
         spent = time.thread_time() - started
         if spent > limit_s:
-            warnings.append(
-                f'{rule.source}: rule "{rule.id}": matching it costs {spent * 1000:,.0f} ms of CPU per item of '
-                f"{MAX_SCANNED_CHARS:,} characters ({len(patterns):,} patterns; over {limit_s * 1000:,.0f} ms is out "
-                "of line): every poll pays this for every new item; shorten its term lists, or move them into a "
-                "`regex` of alternatives, which RE2 scans as one pattern"
-            )
+            file, _, line = rule.source.rpartition(":")  # where the rule's id is written, `file:line`
+            warnings.append(Problem(
+                f"matching it costs {spent * 1000:,.0f} ms of CPU per item of {MAX_SCANNED_CHARS:,} characters "
+                f"({len(patterns):,} patterns; over {limit_s * 1000:,.0f} ms is out of line): every poll pays this "
+                "for every new item; shorten its term lists, or move them into a `regex` of alternatives, which RE2 "
+                "scans as one pattern",
+                file=file, line=int(line) if line.isdigit() else None, subject=f'rule "{rule.id}"', severity="warning",
+            ))
     return warnings

@@ -490,7 +490,7 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
         rule_id = f"#{index + 1}"
     builder = _RuleBuilder(source, index, rule_id, problems, shared)
     location = f"{source.name}:{source.line('rule', index, 'id')}"
-    before = len(problems.messages)
+    before = len(problems)
     if rule_id in first_seen:
         builder.problem(f"duplicate id (first defined at {first_seen[rule_id]})", "id")
     first_seen.setdefault(rule_id, location)
@@ -517,7 +517,7 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
         builder.problem(f"has no condition (add one of: {', '.join(CONDITION_KEYS)})")
     elif condition is not None and not condition.anchored():
         builder.problem("has only `none` conditions, so it would match almost every item; add a term to find")
-    if len(problems.messages) > before or not isinstance(condition, c.All):
+    if len(problems) > before or not isinstance(condition, c.All):
         return None
     return Rule(
         id=rule_id, title=str(title), description=str(table.get("description", "")), severity=Severity(str(severity)),

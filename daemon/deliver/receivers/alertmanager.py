@@ -23,7 +23,8 @@ from tocsin.alerts import Alert, iso
 from tocsin.clock import Clock
 from tocsin.config.delivery import AlertmanagerReceiver
 from tocsin.deliver.base import Outcome, one_line, plain_block
-from tocsin.deliver.receivers.http import JsonClient, header_safe
+from tocsin.deliver.credentials import bearer_token
+from tocsin.deliver.receivers.http import JsonClient
 from tocsin.escalate.rules import LEVEL_SEVERITY
 from tocsin.severity import Severity
 from tocsin.urls import encoded_link
@@ -80,8 +81,7 @@ class AlertmanagerSender:
         self._clock = clock
         self._superseded = superseded
         self._url = config.url.rstrip("/") + "/api/v2/alerts"
-        token = header_safe(config.token.resolve(), f"receiver {config.name}: token from {config.token.describe()}") \
-            if config.token else ""
+        token = bearer_token(config.name, "token", config.token)
         self._headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = JsonClient(client, config.timeout, (token,))
 

@@ -18,18 +18,9 @@ import httpx
 from tocsin import redaction
 from tocsin.deliver.base import Outcome, one_line
 from tocsin.deliver.receivers.webhook import classify
-from tocsin.errors import ConfigError
 
 _ANSWER_READ = 64 * 1024
 """An error answer is read this far for its reason (a receiver's answer is untrusted input)."""
-
-
-def header_safe(value: str, where: str) -> str:
-    """A secret that goes into a header or a URL path: refused when it holds a line break or a space (the HTTP
-    library's error would quote it), without ever saying what it is."""
-    if not value or any(char in value for char in "\r\n\x00 \t/"):
-        raise ConfigError([f"{where}: it is empty or contains a line break, space or '/'"])
-    return value
 
 
 @dataclass(frozen=True, slots=True)

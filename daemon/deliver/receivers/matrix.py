@@ -16,8 +16,9 @@ import httpx
 from tocsin.alerts import Alert
 from tocsin.config.delivery import MatrixReceiver
 from tocsin.deliver.base import Outcome
+from tocsin.deliver.credentials import bearer_token
 from tocsin.deliver.formats import HTML, PLAIN, alert_lines, fit_bytes
-from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer, header_safe
+from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer
 from tocsin.items import content_hash
 
 MATRIX_PART_BYTES = 16000
@@ -39,8 +40,7 @@ def transaction_id(alerts: Sequence[Alert]) -> str:
 class MatrixSender:
     def __init__(self, config: MatrixReceiver, client: httpx.AsyncClient) -> None:
         self.name = config.name
-        where = f"receiver {config.name}: access_token from {config.access_token.describe()}"
-        token = header_safe(config.access_token.resolve(), where)
+        token = bearer_token(config.name, "access_token", config.access_token)
         self._base = (f"{config.homeserver.rstrip('/')}/_matrix/client/v3/rooms/{quote(config.room, safe='')}"
                       "/send/m.room.message/")
         self._headers = {"authorization": f"Bearer {token}"}

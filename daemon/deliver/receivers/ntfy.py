@@ -11,8 +11,9 @@ import httpx
 from tocsin.alerts import Alert
 from tocsin.config.delivery import NtfyReceiver
 from tocsin.deliver.base import Outcome, headline, one_line
+from tocsin.deliver.credentials import bearer_token
 from tocsin.deliver.formats import PLAIN, alert_lines, fit_bytes
-from tocsin.deliver.receivers.http import JsonClient, header_safe
+from tocsin.deliver.receivers.http import JsonClient
 from tocsin.severity import Severity
 from tocsin.urls import encoded_link
 
@@ -28,8 +29,7 @@ class NtfySender:
         self.name = config.name
         self._url = config.url.rstrip("/") + "/"
         self._topic = config.topic
-        token = header_safe(config.token.resolve(), f"receiver {config.name}: token from {config.token.describe()}") \
-            if config.token else ""
+        token = bearer_token(config.name, "token", config.token)
         self._headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = JsonClient(client, config.timeout, (token,))
 

@@ -14,9 +14,9 @@ import httpx
 from tocsin.alerts import Alert
 from tocsin.config.delivery import TeamsReceiver
 from tocsin.deliver.base import Outcome, headline, one_line
+from tocsin.deliver.credentials import teams_url
 from tocsin.deliver.formats import MAX_ALERTS_SHOWN
 from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer
-from tocsin.errors import ConfigError
 from tocsin.urls import encoded_link
 
 TEAMS_MESSAGE_BYTES = 28000
@@ -70,9 +70,7 @@ def _reason(answer: ServiceAnswer) -> str:
 class TeamsSender:
     def __init__(self, config: TeamsReceiver, client: httpx.AsyncClient) -> None:
         self.name = config.name
-        self._url = config.url.resolve()
-        if not self._url.startswith(("https://", "http://")) or any(char.isspace() for char in self._url):
-            raise ConfigError([f"receiver {config.name}: the URL from {config.url.describe()} is not an http(s) URL"])
+        self._url = teams_url(config)
         self._http = JsonClient(client, config.timeout, (self._url, self._url.partition("?")[2]))
 
     async def send(self, alerts: Sequence[Alert]) -> Outcome:

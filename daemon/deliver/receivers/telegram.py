@@ -12,8 +12,9 @@ import httpx
 from tocsin.alerts import Alert
 from tocsin.config.delivery import TelegramReceiver
 from tocsin.deliver.base import Outcome
+from tocsin.deliver.credentials import bearer_token
 from tocsin.deliver.formats import HTML, group_text
-from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer, header_safe
+from tocsin.deliver.receivers.http import JsonClient, ServiceAnswer
 
 TELEGRAM_TEXT = 4096
 
@@ -29,7 +30,7 @@ def _retry_after(answer: ServiceAnswer) -> timedelta | None:
 class TelegramSender:
     def __init__(self, config: TelegramReceiver, client: httpx.AsyncClient) -> None:
         self.name = config.name
-        token = header_safe(config.token.resolve(), f"receiver {config.name}: token from {config.token.describe()}")
+        token = bearer_token(config.name, "token", config.token)
         self._url = f"{config.api_url.rstrip('/')}/bot{token}/sendMessage"
         self._chat_id = config.chat_id
         self._http = JsonClient(client, config.timeout, (token, self._url))

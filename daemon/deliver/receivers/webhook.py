@@ -4,7 +4,6 @@ Webhooks specification says, so any Standard Webhooks library can verify it."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -19,29 +18,14 @@ from tocsin.backoff import parse_retry_after
 from tocsin.config.delivery import WebhookReceiver
 from tocsin.config.secrets import secret_values
 from tocsin.deliver.base import Outcome, one_line
+from tocsin.deliver.credentials import webhook_headers, webhook_key
 from tocsin.deliver.formats import discord_messages, slack_messages
-from tocsin.errors import ConfigError
 from tocsin.items import content_hash
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of the format, not a secret)
 _RETRYABLE = frozenset({408, 425, 429})
 _RETRY_AFTER_HONOURED = frozenset({429, 503})
 _BODY_REFUSED = frozenset({400, 413})
 """What Slack and Discord answer to a body over their limits (Discord: 400 "Invalid Form Body")."""
-
-
-def decode_secret(secret: str, where: str) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret; ConfigError naming where it came from (never the secret)."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ConfigError([f"{where}: a webhook secret starts with {SECRET_PREFIX} (create one with "
-                           f'`echo "{SECRET_PREFIX}$(openssl rand -base64 32)"`)'])
-    try:
-        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError([f"{where}: the webhook secret after {SECRET_PREFIX} is not base64"]) from None
-    if len(key) < 16:
-        raise ConfigError([f"{where}: the webhook secret is too short (use 24 to 64 random bytes)"])
-    return key
 
 
 def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
@@ -61,18 +45,9 @@ class WebhookSender:
         # Parsed once: per request, httpx would parse the URL and build the timeout again.
         self._url = httpx.URL(config.url)
         self._timeout = httpx.Timeout(config.timeout.total_seconds())
-        where = f"receiver {config.name}"
-        self._key = (
-            decode_secret(config.secret.resolve(), f"{where}: secret from {config.secret.describe()}")
-            if config.secret else None
-        )
-        self._headers = {"content-type": "application/json", "user-agent": "tocsin-webhook"}
-        for header, value in config.headers.items():
-            resolved = value if isinstance(value, str) else value.resolve()
-            if any(char in resolved for char in "\r\n\x00"):
-                # Refused here: the HTTP library's error would quote the value, and it may be a secret.
-                raise ConfigError([f"{where}: the value of header {header} contains a line break"])
-            self._headers[header] = resolved
+        self._key = webhook_key(config)
+        self._headers = {"content-type": "application/json", "user-agent": "tocsin-webhook",
+                         **webhook_headers(config)}
 
     def messages(self, alerts: Sequence[Alert]) -> list[tuple[str, bytes]]:
         """(message id, body) pairs: one per alert in tocsin's format (the id is the alert's, stable across
