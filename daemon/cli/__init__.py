@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("alerts", "list pending, dead and recent alerts; requeue dead ones"),
     "silence": ("silence", "add, list or expire silences"),
     "send-test": ("send_test", "send a test alert to one receiver and report the outcome"),
+    "feedback": ("feedback", "record an alert as a false positive or an item as missed, for tocsin eval"),
     "completion": ("completion", "print a bash or zsh completion script for tocsin"),
 }
 """command -> (its module in tocsin.cli, its one-line help)"""

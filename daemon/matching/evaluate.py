@@ -47,7 +47,7 @@ def split_part(item_id: str) -> Part:
     return "check" if digest % CHECK_SHARE == 0 else "tuning"
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -79,7 +79,7 @@ def _published(value: object, where: str) -> datetime | None:
 def read_labels(labels_path: Path) -> dict[str, frozenset[str]]:
     """The tags of each id of a labels file."""
     labels: dict[str, frozenset[str]] = {}
-    for number, record in _json_lines(labels_path):
+    for number, record in json_lines(labels_path):
         tags = record.get("labels")
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
             raise LabelError(f"{labels_path}:{number}: \"labels\" must be a list of tags")
@@ -94,7 +94,7 @@ def read_labelled(items_path: Path, labels_path: Path,
     labels = read_labels(labels_path)
     labelled: list[LabelledItem] = []
     unlabelled = 0
-    for number, record in _json_lines(items_path):
+    for number, record in json_lines(items_path):
         where = f"{items_path}:{number}"
         if record["id"] not in labels:
             unlabelled += 1
