@@ -3,6 +3,7 @@ each item: a 10,000-term rule and a 3,000-word item."""
 
 from __future__ import annotations
 
+import json
 import random
 import string
 import subprocess
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tocsin.items import Item
-from tocsin.matching.cost import costly_rules
+from tocsin.matching.cost import CACHE_FILE, costly_rules
 from tocsin.matching.rules import MAX_SCANNED_CHARS, load_rules
 
 NORMAL_RULE = '[[rule]]\nid = "shelling"\ntitle = "Shelling"\nseverity = "high"\ntags = ["strike"]\nany = ["shelled"]\n'
@@ -49,6 +50,30 @@ def test_check_warns_about_a_rule_of_ten_thousand_terms_and_still_passes(tmp_pat
 
 def test_the_shipped_rules_are_not_out_of_line(repo_root: Path) -> None:
     assert costly_rules(load_rules([repo_root / "rules"])) == []
+
+
+def test_a_rule_is_measured_once_until_its_patterns_change(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "normal.toml").write_text(NORMAL_RULE + NORMAL_RULE.replace("shelling", "bombing").replace("shelled",
+                                                                                                          "bombed"))
+    cache = tmp_path / "cache"
+    assert costly_rules(load_rules([rules]), cache=cache) == []
+    stored = json.loads((cache / CACHE_FILE).read_text())
+    assert len(stored["costs"]) == 2
+    # What is kept is what a later check believes: made out of line, both rules warn without being measured.
+    stored["costs"] = {key: 9.0 for key in stored["costs"]}
+    (cache / CACHE_FILE).write_text(json.dumps(stored))
+    warned = costly_rules(load_rules([rules]), cache=cache)
+    assert [(problem.rule, problem.severity) for problem in warned] == [("shelling", "warning"), ("bombing", "warning")]
+    assert "9,000 ms of CPU" in warned[0].message and warned[0].line == 2
+    # An edited rule is measured afresh; the other's kept cost stands.
+    (rules / "normal.toml").write_text(NORMAL_RULE.replace('"shelled"', '"shelled", "shellfire"')
+                                       + NORMAL_RULE.replace("shelling", "bombing").replace("shelled", "bombed"))
+    assert [problem.rule for problem in costly_rules(load_rules([rules]), cache=cache)] == ["bombing"]
+    assert len(json.loads((cache / CACHE_FILE).read_text())["costs"]) == 3
+    (cache / CACHE_FILE).write_text("{not json")
+    assert costly_rules(load_rules([rules]), cache=cache) == []  # a broken cache is measured over, not an error
 
 
 def test_matching_reads_a_bounded_part_of_a_long_summary(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def _needs_systemd(receiver: AnyReceiver) -> bool:
 def _rule_problems(paths: tuple[Path, ...]) -> tuple[list[Problem], str]:
     """Every problem of the rule files, the failing examples of the rules that compiled, and the rules whose cost
     is out of line (warnings), in file order; and what was loaded."""
-    from tocsin.matching.cost import costly_rules
+    from tocsin.matching.cost import cache_directory, costly_rules
     from tocsin.matching.examples import example_problems
     from tocsin.matching.rules import RuleSet
     from tocsin.rulebook import check_rulebook
@@ -96,5 +96,5 @@ def _rule_problems(paths: tuple[Path, ...]) -> tuple[list[Problem], str]:
     rulebook, problems = check_rulebook(paths)
     if isinstance(rulebook.matching, RuleSet):
         problems.found += example_problems(rulebook.matching).found
-        problems.found += costly_rules(rulebook.matching)
+        problems.found += costly_rules(rulebook.matching, cache=cache_directory())
     return problems.in_order(), rulebook.describe()
