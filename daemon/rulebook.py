@@ -12,9 +12,10 @@ from typing import Protocol
 
 from tocsin.escalate.rules import EscalationRuleSet, compile_escalation_rules
 from tocsin.items import Item
-from tocsin.matching.load import compile_rules
+from tocsin.matching.load import LoadedRules, compile_rules
 from tocsin.matching.model import Match
 from tocsin.matching.rules import RuleSet
+from tocsin.rulecache import cached_rules
 from tocsin.rulefiles import Problems, RuleFiles, compile_rule_files, compile_rule_files_collecting
 
 
@@ -38,16 +39,29 @@ class RuleBook:
         return f"{len(self.matching)} rule(s), {len(self.escalation)} escalation rule(s)"
 
 
-def load_rulebook(paths: Sequence[Path]) -> RuleBook:
-    """Both kinds of rules from `paths`; raises RuleError listing every problem of both at once."""
-    return compile_rule_files(paths, _compile_both)
+def load_rulebook(paths: Sequence[Path], cache_dir: Path | None = None) -> RuleBook:
+    """Both kinds of rules from `paths`; raises RuleError listing every problem of both at once. With `cache_dir`
+    (the state directory) the compiled rules are kept there and reused while the files are unchanged
+    (rulecache.py); only the prefilter's RE2 Set is compiled again."""
+    matching, escalation = cached_rules(paths, cache_dir, lambda: compile_both(paths))
+    return RuleBook(RuleSet(matching), escalation)
 
 
 def check_rulebook(paths: Sequence[Path]) -> tuple[RuleBook, Problems]:
     """The rules of `paths` that compile, and every problem of the others (for `tocsin check`)."""
-    return compile_rule_files_collecting(paths, _compile_both)
+    return compile_rule_files_collecting(paths, _compile_rulebook)
 
 
-def _compile_both(read: RuleFiles) -> RuleBook:
+def compile_both(paths: Sequence[Path]) -> tuple[LoadedRules, EscalationRuleSet]:
+    """The matching and the escalation rules of the files under `paths`, from one read of them (RuleError)."""
+    return compile_rule_files(paths, _compile_read)
+
+
+def _compile_read(read: RuleFiles) -> tuple[LoadedRules, EscalationRuleSet]:
     matching = compile_rules(read)
-    return RuleBook(RuleSet(matching), compile_escalation_rules(read, matching.gazetteer))
+    return matching, compile_escalation_rules(read, matching.gazetteer)
+
+
+def _compile_rulebook(read: RuleFiles) -> RuleBook:
+    matching, escalation = _compile_read(read)
+    return RuleBook(RuleSet(matching), escalation)

@@ -78,14 +78,15 @@ def print_problems(problems: list[str]) -> None:
         print(f"{prefix}error: {problem}", file=sys.stderr)
 
 
-def load_settings_and_rules(args: argparse.Namespace) -> tuple[Settings, RuleBook]:
-    """Load both and raise ConfigError with every problem of the rules, so one run shows everything to fix."""
+def load_settings_and_rules(args: argparse.Namespace, *, cached: bool = False) -> tuple[Settings, RuleBook]:
+    """Load both and raise ConfigError with every problem of the rules, so one run shows everything to fix.
+    `cached`: the compiled rules are kept in the state directory and reused while the rule files are unchanged."""
     from tocsin.config import load_config
     from tocsin.rulebook import load_rulebook
 
     settings = load_config(getattr(args, "config", None))
     try:
-        return settings, load_rulebook(settings.rule_paths)
+        return settings, load_rulebook(settings.rule_paths, settings.state_path if cached else None)
     except RuleError as exc:
         raise ConfigError(exc.problems) from None
 

@@ -50,7 +50,7 @@ def handle(args: argparse.Namespace) -> int:
         # the reloader takes SIGHUP over once the service runs.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        settings, rules = load_settings_and_rules(args)
+        settings, rules = load_settings_and_rules(args, cached=True)
     except ConfigError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
@@ -63,7 +63,7 @@ def handle(args: argparse.Namespace) -> int:
         from tocsin.runtime.operations import Operations
 
         operations = Operations(
-            settings, lambda: load_settings_and_rules(args),
+            settings, lambda: load_settings_and_rules(args, cached=True),
             on_settings=lambda new: configure_logging(new, level=args.log_level, log_format=args.log_format),
         )
     try:
