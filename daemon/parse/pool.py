@@ -27,7 +27,6 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from tocsin.errors import ParseError
-from tocsin.parse.document import parse_fast, parse_feed, parse_loose
 from tocsin.parse.source import FeedSource, ParsedFeed
 from tocsin.urls import redact_url
 
@@ -117,6 +116,9 @@ class Parser:
             return self._executor
 
     async def parse(self, body: bytes, source: FeedSource, fetched_at: datetime) -> ParsedFeed:
+        # The readers (and feedparser under them) are imported with the first body: a cycle of 304s reads none.
+        from tocsin.parse.document import parse_fast, parse_feed, parse_loose
+
         if len(body) <= self._inline_limit:
             async with self._inline_turn:
                 parsed = parse_fast(body, source, fetched_at)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tocsin import metrics
 from tocsin.backoff import Backoff
@@ -27,9 +27,9 @@ from tocsin.config import Settings
 from tocsin.config.feeds import FeedConfig
 from tocsin.deliver.worker import DeliveryWorker
 from tocsin.errors import FetchError, ParseError
-from tocsin.fetch.client import Fetcher, FetchResult, Validators
 from tocsin.items import Item
-from tocsin.parse import FeedSource, Parser
+from tocsin.parse.pool import Parser
+from tocsin.parse.source import FeedSource
 from tocsin.pipeline.core import IngestResult, Pipeline
 from tocsin.rulebook import RuleBook
 from tocsin.runtime.cycle_log import PollTally, backed_off_line
@@ -41,6 +41,9 @@ from tocsin.store.leases import FencedOut
 from tocsin.store.lock import StateLock, lock_state_dir
 from tocsin.store.sharing import Sharing
 from tocsin.store.sql import database_errors
+
+if TYPE_CHECKING:
+    from tocsin.fetch.client import Fetcher, FetchResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -119,6 +122,7 @@ class Service:
         self._claimed: set[asyncio.Task[None]] = set()
         self._claim_wakeup = asyncio.Event()
         self._state_lock: StateLock | None = None
+        self._fetcher: Fetcher | None = None
         self._scheduler = FeedScheduler(self.poll)
         self._started = False
         self.last_poll_at: datetime | None = None
@@ -138,7 +142,6 @@ class Service:
             raise
         self.states = FeedStates(self.db)
         self.states.sync(self.settings.feeds)
-        self.fetcher = Fetcher(self.settings.http)
         self.parser = Parser(use_processes=self._parse_in_processes)
         self.worker = DeliveryWorker(self.db, self.settings.delivery, self.clock)
         self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock, self.worker.router)
@@ -146,6 +149,15 @@ class Service:
         metrics.rules_loaded.set(len(self.rules))
         self._update_failing_gauge()
         _freeze_long_lived_objects()
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """Made at the first poll: a cycle with nothing to fetch imports no HTTP client and loads no CA store."""
+        if self._fetcher is None:
+            from tocsin.fetch.client import Fetcher
+
+            self._fetcher = Fetcher(self.settings.http)
+        return self._fetcher
 
     async def run_once(self) -> dict[str, PollOutcome]:
         """Poll every enabled feed once, concurrently, run due time-driven work and deliver what is due."""
@@ -250,7 +262,8 @@ class Service:
         except TimeoutError:
             log.warning("deliveries did not finish within the %gs grace; they stay queued", grace_s)
         await self.worker.close()
-        await self.fetcher.close()
+        if self._fetcher is not None:
+            await self._fetcher.close()
         await asyncio.to_thread(self.parser.close)
         await self.db.run(self.states.flush)
         self.db.close()
@@ -274,8 +287,8 @@ class Service:
             self.settings, self.rules = settings, rules
             self.pipeline.swap(settings, rules)
             self.worker.configure(settings.delivery)
-            if settings.http != old_http:
-                self.fetcher.configure(settings.http)
+            if settings.http != old_http and self._fetcher is not None:
+                self._fetcher.configure(settings.http)
             self._feeds = _enabled(settings)
             await self.db.run(self.states.sync, settings.feeds)
             if self._scheduler.running:
@@ -321,6 +334,8 @@ class Service:
         return outcome
 
     async def _poll(self, name: str) -> PollOutcome:
+        from tocsin.fetch.client import Validators  # with the fetcher, at the first poll
+
         feed = self._feeds.get(name)
         state = self.states.get(name)
         if feed is None or state is None or state.gone:
