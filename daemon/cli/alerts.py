@@ -8,9 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
+from tocsin.cli.colour import SEVERITY_STYLES, Palette, add_color_argument
 from tocsin.cli.common import EX_FAILURE, EX_OK, add_config_argument, open_state, print_json_array, print_problems
+from tocsin.cli.table import Cell, render_table
 from tocsin.deliver.base import one_line
 from tocsin.store import Database
 from tocsin.store.outbox import Delivery, DeliveryState, OutboxStore
@@ -26,6 +29,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     shown.add_argument("--recent", type=int, metavar="N", help="the N most recent alerts and where they went")
     parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
     parser.add_argument("--limit", type=int, default=100, help="show at most this many deliveries (default 100)")
+    add_color_argument(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     retry = actions.add_parser("retry", help="requeue deliveries: by number, by alert id, or every dead one")
     retry.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="configuration file")
@@ -73,6 +77,7 @@ def _retry(db: Database, ids: list[str], *, every_dead: bool) -> int:
 
 def _list(store: OutboxStore, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
+    palette = Palette.for_stream(args.color, sys.stdout)
     if args.recent is not None:
         alerts = store.recent_alerts(max(args.recent, 0))
         deliveries = {alert.id: store.deliveries_of(alert.id) for alert in alerts}
@@ -80,12 +85,14 @@ def _list(store: OutboxStore, args: argparse.Namespace) -> int:
             print_json_array({**alert.to_json(), "deliveries": [d.to_json() for d in deliveries[alert.id]]}
                              for alert in alerts)
             return EX_OK
-        rows: list[tuple[str, ...]] = [("CREATED", "SEVERITY", "KIND", "ALERT", "DELIVERIES", "TITLE")]
+        rows: list[list[Cell]] = []
         for alert in alerts:
             where = ", ".join(f"{d.receiver}:{d.state}" for d in deliveries[alert.id]) or "(waiting or no route)"
-            rows.append((f"{format_duration(now - alert.created)} ago", alert.severity.value, alert.kind, alert.id,
-                         where, one_line(alert.title, 80)))
-        print(_table(rows))
+            dead = any(d.state == "dead" for d in deliveries[alert.id])
+            rows.append([f"{format_duration(now - alert.created)} ago",
+                         (alert.severity.value, SEVERITY_STYLES[alert.severity]), alert.kind, alert.id,
+                         (where, "alarm" if dead else None), one_line(alert.title, 80)])
+        print(render_table(("CREATED", "SEVERITY", "KIND", "ALERT", "DELIVERIES", "TITLE"), rows, palette))
         return EX_OK
     state: DeliveryState = "dead" if args.dead else "pending"
     listed = store.listing(state, max(args.limit, 0))
@@ -96,15 +103,15 @@ def _list(store: OutboxStore, args: argparse.Namespace) -> int:
         return EX_OK
     counts = store.counts()
     header = ("ID", "RECEIVER", "AGE", "TRIES", "NEXT" if state == "pending" else "DIED", "ALERTS", "TITLE", "ERROR")
-    table: list[tuple[str, ...]] = [header]
+    table: list[list[Cell]] = []
     for delivery in listed:
-        table.append((
+        table.append([
             str(delivery.id), delivery.receiver, format_duration(now - delivery.created_at), str(delivery.attempts),
             _when(delivery, now), str(len(delivery.alert_ids)),
             one_line(titles.get(delivery.alert_ids[0], "") if delivery.alert_ids else "", 60),
-            one_line(delivery.last_error or "", 100),
-        ))
-    print(_table(table))
+            (one_line(delivery.last_error or "", 100), "alarm" if state == "dead" else "warn"),
+        ])
+    print(render_table(header, table, palette))
     print(f"{counts['pending']} pending, {counts['dead']} dead, {counts['delivered']} delivered")
     return EX_OK
 
@@ -115,10 +122,3 @@ def _when(delivery: Delivery, now: datetime) -> str:
         return f"in {format_duration(ahead)}" if ahead.total_seconds() > 0 else "due"
     return f"{format_duration(now - delivery.finished_at)} ago" if delivery.finished_at else "-"
 
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-        for row in rows
-    ).rstrip()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from tocsin.errors import ConfigError, RuleError, StoreError
 
@@ -35,19 +34,6 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="PATH", help="configuration file (default: $TOCSIN_CONFIG, else /etc/tocsin/tocsin.toml)"
     )
-
-
-def add_color_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                        help="colour the output: auto (on a terminal, unless NO_COLOR is set), always or never")
-
-
-def use_color(choice: str, stream: TextIO) -> bool:
-    """Whether to write ANSI colour to `stream`: an explicit --color wins; auto means a terminal and no NO_COLOR
-    (https://no-color.org: any non-empty value turns colour off)."""
-    if choice != "auto":
-        return choice == "always"
-    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def print_json_array(records: Iterable[object]) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tocsin.cli.colour import Palette, Style, add_color_argument
 from tocsin.cli.common import (
     EX_CONFIG,
     EX_FAILURE,
@@ -24,6 +25,7 @@ from tocsin.cli.common import (
     print_json_array,
     print_problems,
 )
+from tocsin.cli.table import Cell, render_table
 from tocsin.config import load_config
 from tocsin.config.feed_list import add_feeds, choose, feed_tables
 from tocsin.errors import ConfigError, ParseError
@@ -36,6 +38,7 @@ from tocsin.urls import redact_url, url_secrets
 def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    add_color_argument(parser)
     actions = parser.add_subparsers(dest="feeds_action", metavar="ACTION")
     imported = actions.add_parser("import", help="add the feeds of an OPML subscription list to a configuration "
                                                  "file (or print them as [[feeds]] entries)")
@@ -148,25 +151,26 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print_json_array({**state.to_json(), "enabled": enabled[state.name]} for state in rows)
         return EX_OK
-    print(_table(rows, enabled, datetime.now(UTC)))
+    print(_table(rows, enabled, datetime.now(UTC), Palette.for_stream(args.color, sys.stdout)))
     return EX_OK
 
 
-def _table(rows: list[FeedState], enabled: dict[str, bool], now: datetime) -> str:
+HEALTH_STYLES: dict[str, Style] = {"ok": "ok", "failing": "alarm", "gone": "alarm", "new": "dim", "disabled": "dim"}
+
+
+def _table(rows: list[FeedState], enabled: dict[str, bool], now: datetime, palette: Palette) -> str:
     header = ("FEED", "HEALTH", "STATUS", "LAST OK", "FAILS", "NEXT POLL", "ITEMS", "PROBLEM")
-    lines = [header]
+    lines: list[list[Cell]] = []
     for state in rows:
         health = state.health if enabled[state.name] else "disabled"
-        lines.append((
-            state.name, health, str(state.last_status or "-"), _ago(state.last_success_at, now),
-            str(state.consecutive_failures), _until(state.next_poll_at, now) if health != "gone" else "never",
-            str(state.items_total), (state.last_error if state.consecutive_failures else state.warning) or "",
-        ))
-    widths = [max(len(line[column]) for line in lines) for column in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
-        for line in lines
-    ).rstrip()
+        problem = (state.last_error if state.consecutive_failures else state.warning) or ""
+        lines.append([
+            state.name, (health, HEALTH_STYLES.get(health)), str(state.last_status or "-"),
+            _ago(state.last_success_at, now), str(state.consecutive_failures),
+            _until(state.next_poll_at, now) if health != "gone" else "never", str(state.items_total),
+            (problem, "alarm" if state.consecutive_failures else "warn"),
+        ])
+    return render_table(header, lines, palette)
 
 
 def _ago(when: datetime | None, now: datetime) -> str:

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, add_color_argument, print_problems, use_color
+from tocsin.cli.colour import SEVERITY_STYLES, Palette, add_color_argument
+from tocsin.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, print_problems
 from tocsin.errors import ParseError, RuleError
 from tocsin.fetch.client import USER_AGENT
 from tocsin.items import Item, document_item
@@ -101,20 +102,21 @@ def item_json(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
             "matches": [match.to_json() for match in matches]}
 
 
-def _highlight(text: str, evidence: Sequence[Evidence], tty: bool) -> str:
-    opening, closing = ("\033[1;31m", "\033[0m") if tty else ("»", "«")
+def _highlight(text: str, evidence: Sequence[Evidence], palette: Palette) -> str:
+    """The evidence painted, or between »guillemets« without colour (the report still shows what fired)."""
     out: list[str] = []
     position = 0
     for found in sorted(evidence, key=lambda e: e.start):
         if found.start < position:
             continue
-        out.extend((text[position:found.start], opening, text[found.start:found.end], closing))
+        words = text[found.start:found.end]
+        out.extend((text[position:found.start], palette.paint(words, "alarm") if palette.enabled else f"»{words}«"))
         position = found.end
     out.append(text[position:])
     return "".join(out)
 
 
-def _excerpts(text: str, evidence: Sequence[Evidence], tty: bool, context: int = 50) -> list[str]:
+def _excerpts(text: str, evidence: Sequence[Evidence], palette: Palette, context: int = 50) -> list[str]:
     """The parts of a field around its evidence, highlighted: one excerpt per cluster of nearby evidence, so a
     long summary stays readable."""
     clusters: list[list[Evidence]] = []
@@ -128,21 +130,21 @@ def _excerpts(text: str, evidence: Sequence[Evidence], tty: bool, context: int =
         start = max(0, cluster[0].start - context)
         end = min(len(text), max(e.end for e in cluster) + context)
         shifted = [Evidence(e.field, e.start - start, e.end - start, e.text) for e in cluster]
-        body = _highlight(text[start:end], shifted, tty).replace("\n", " ")
+        body = _highlight(text[start:end], shifted, palette).replace("\n", " ")
         excerpts.append(f"{'…' if start else ''}{body}{'…' if end < len(text) else ''}")
     return excerpts
 
 
-def print_report(item: Item, matches: Sequence[Match], out: TextIO, tty: bool) -> None:
+def print_report(item: Item, matches: Sequence[Match], out: TextIO, palette: Palette) -> None:
     published = item.published.isoformat().replace("+00:00", "Z") if item.published else "no date"
     print(f"== {item.title}", file=out)
     print(f"   {item.link or item.feed}  ({published})", file=out)
     for match in matches:
-        print(f"  [{match.severity.value.upper()}] {match.rule}: {match.title}  tags: {', '.join(match.tags)}",
-              file=out)
+        severity = palette.paint(f"[{match.severity.value.upper()}]", SEVERITY_STYLES[match.severity])
+        print(f"  {severity} {match.rule}: {match.title}  tags: {', '.join(match.tags)}", file=out)
         for field, text in (("title", item.title), ("summary", item.summary)):
             evidence = [e for e in match.evidence if e.field == field]
-            for excerpt in _excerpts(text, evidence, tty) if evidence else ():
+            for excerpt in _excerpts(text, evidence, palette) if evidence else ():
                 print(f"      {field}: {excerpt}", file=out)
         for quantity in match.quantities:
             qualifier = f" ({quantity.qualifier})" if quantity.qualifier else ""
@@ -164,7 +166,7 @@ def handle(args: argparse.Namespace) -> int:
         return EX_CONFIG
     now: datetime = args.now or datetime.now(UTC)
     status = EX_OK
-    tty = use_color(args.color, sys.stdout)
+    palette = Palette.for_stream(args.color, sys.stdout)
     read = matched = 0
     for source in args.sources:
         try:
@@ -182,7 +184,7 @@ def handle(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(item_json(item, matches), ensure_ascii=False), flush=True)
             else:
-                print_report(item, matches, sys.stdout, tty)
+                print_report(item, matches, sys.stdout, palette)
     if not matched:
         # Silence would look like a hang or a broken pipe; stdout stays empty so `--json` consumers see no lines.
         print(f"0 of {read} item(s) matched", file=sys.stderr)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tocsin.alerts import Alert
+from tocsin.cli.colour import SEVERITY_STYLES, Palette, add_color_argument
 from tocsin.cli.common import (
     EX_CONFIG,
     EX_FAILURE,
@@ -40,6 +41,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON alert per line (the webhook body)")
     parser.add_argument("--report", type=Path, metavar="FILE.html",
                         help="also write one self-contained HTML page: each situation's score and level, its alerts")
+    add_color_argument(parser)
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first unreadable snapshot (default: skip it with a warning)")
     parser.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
@@ -94,10 +96,11 @@ def _shown_time(snapshot: Snapshot) -> str:
     return text_time(snapshot.at) if snapshot.at is not None else "no dated item"
 
 
-def _alert_line(alert: Alert, as_json: bool) -> str:
+def _alert_line(alert: Alert, as_json: bool, palette: Palette) -> str:
     if as_json:
         return json.dumps(alert.to_json(), ensure_ascii=False)
-    return f"{text_time(alert.created)}  {alert.kind:<17}  {alert.severity.value:<8}  {alert.title}"
+    severity = palette.paint(alert.severity.value, SEVERITY_STYLES[alert.severity], width=8)
+    return f"{text_time(alert.created)}  {alert.kind:<17}  {severity}  {alert.title}"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -122,6 +125,7 @@ def handle(args: argparse.Namespace) -> int:
         return EX_FAILURE
     _say_when_reordered(snapshots)
     record = ReplayRecord.for_rules(rules.escalation) if args.report else None
+    palette = Palette.for_stream(args.color, sys.stdout)
     with progress_bar(len(snapshots), "replaying") as bar:
 
         def observe(db: Database, now: datetime) -> None:
@@ -133,7 +137,7 @@ def handle(args: argparse.Namespace) -> int:
             for alert in replay(snapshots, settings, rules, silences, until, observe):
                 if record is not None:
                     record.alerts.append(alert)
-                bar.write(_alert_line(alert, args.json), file=sys.stdout)
+                bar.write(_alert_line(alert, args.json, palette), file=sys.stdout)
         except RuleError as exc:
             print_problems(exc.problems)
             return EX_CONFIG

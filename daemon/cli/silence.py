@@ -11,6 +11,7 @@ from typing import get_args
 
 from tocsin.alert_kinds import AlertKind
 from tocsin.alerts import iso
+from tocsin.cli.colour import SEVERITY_STYLES, Palette, Style, add_color_argument
 from tocsin.cli.common import (
     EX_CONFIG,
     EX_FAILURE,
@@ -21,7 +22,9 @@ from tocsin.cli.common import (
     print_problems,
     text_time,
 )
+from tocsin.cli.table import Cell, render_table
 from tocsin.config import load_config
+from tocsin.deliver.base import one_line
 from tocsin.errors import ConfigError, RuleError, StoreError
 from tocsin.escalate.silences import MATCHER_HINT, Matcher, Silences, unknown_values
 from tocsin.matching.rules import RuleSet
@@ -45,6 +48,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="silences running or pending")
     listing.add_argument("--all", action="store_true", help="include expired silences")
     listing.add_argument("--json", action="store_true", help="one JSON array, like feeds and alerts --json")
+    add_color_argument(listing)
     listing.set_defaults(handler=lambda args: _with_silences(args, _list))
 
     expire = actions.add_parser("expire", help="end a silence now")
@@ -55,6 +59,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     held.add_argument("id", nargs="?", help="only those of this silence")
     held.add_argument("--limit", type=int, default=50)
     held.add_argument("--json", action="store_true", help="one JSON array, like feeds and alerts --json")
+    add_color_argument(held)
     held.set_defaults(handler=lambda args: _with_silences(args, _alerts))
 
     for sub in (add, listing, expire, held):
@@ -130,16 +135,20 @@ def _list(args: argparse.Namespace, silences: Silences) -> int:
         # stderr: a script reading the list still sees an empty stdout.
         print("no silences" + ("" if args.all else " running or pending (--all shows ended ones)"), file=sys.stderr)
         return EX_OK
-    rows = [("ID", "STATE", "ENDS", "LEFT", "HELD", "MATCHERS", "COMMENT")]
+    rows: list[list[Cell]] = []
     for silence in listed:
         state = "active" if silence.active(now) else ("pending" if silence.starts_at > now else "expired")
         left = format_duration(silence.ends_at - now) if silence.ends_at > now else "ended"
-        rows.append((silence.id, state, text_time(silence.ends_at), left, str(silences.suppressed_count(silence.id)),
-                     " ".join(map(str, silence.matchers)), silence.comment))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+        rows.append([silence.id, (state, _STATE_STYLES[state]), text_time(silence.ends_at), left,
+                     str(silences.suppressed_count(silence.id)), " ".join(map(str, silence.matchers)),
+                     silence.comment])
+    print(render_table(("ID", "STATE", "ENDS", "LEFT", "HELD", "MATCHERS", "COMMENT"), rows,
+                       Palette.for_stream(args.color, sys.stdout)))
     return EX_OK
+
+
+_STATE_STYLES: dict[str, Style] = {"active": "warn", "pending": "dim", "expired": "dim"}
+"""An active silence holds alerts back: worth the eye."""
 
 
 def _expire(args: argparse.Namespace, silences: Silences) -> int:
@@ -156,7 +165,9 @@ def _alerts(args: argparse.Namespace, silences: Silences) -> int:
         print_json_array({"reason": held.reason, "silence": held.silence_id, "at": iso(held.at),
                           "alert": held.alert.to_json()} for held in found)
         return EX_OK
+    palette = Palette.for_stream(args.color, sys.stdout)
     for held in found:
         why = held.silence_id or held.reason
-        print(f"{text_time(held.at)}  {why:<16}  {held.alert.kind:<17}  {held.alert.title}")
+        severity = palette.paint(held.alert.severity.value, SEVERITY_STYLES[held.alert.severity], width=8)
+        print(f"{text_time(held.at)}  {why:<16}  {held.alert.kind:<17}  {severity}  {one_line(held.alert.title)}")
     return EX_OK

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
+from tocsin.cli.colour import Palette, Style, add_color_argument
 from tocsin.cli.common import (
     EX_CONFIG,
     EX_FAILURE,
@@ -26,13 +28,20 @@ from tocsin.units import format_duration
 def register(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    add_color_argument(parser)
     actions = parser.add_subparsers(dest="situations_action", metavar="ACTION")
     show = actions.add_parser("show", help="a situation's level changes and signals, with the items behind them")
     show.add_argument("key", help="the situation, as listed (place:Afghanistan)")
     # SUPPRESS: given before or after `show`, the options mean the same (a default here would undo the parent's).
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON array of the events")
     show.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="as for tocsin situations")
+    show.add_argument("--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS,
+                      help="as for tocsin situations")
     parser.set_defaults(handler=handle)
+
+
+LEVEL_STYLES: dict[str, Style] = {"critical": "alarm", "high": "alarm", "elevated": "warn", "watch": "dim"}
+"""The shipped ladder's level names; a level a configuration names otherwise is shown unpainted."""
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -48,15 +57,16 @@ def handle(args: argparse.Namespace) -> int:
             print_problems(exc.problems)
             return EX_CONFIG
         situations = Situations(db, settings.escalation, rules.escalation, Throttle(db))
+        palette = Palette.for_stream(args.color, sys.stdout)
         if args.situations_action == "show":
-            return _show(situations, args.key, as_json=args.json)
-        _list(current(situations, datetime.now(UTC)), as_json=args.json)
+            return _show(situations, args.key, as_json=args.json, palette=palette)
+        _list(current(situations, datetime.now(UTC)), as_json=args.json, palette=palette)
         return EX_OK
     finally:
         db.close()
 
 
-def _list(found: list[SituationNow], *, as_json: bool) -> None:
+def _list(found: list[SituationNow], *, as_json: bool, palette: Palette) -> None:
     if as_json:
         print_json_array(situation.to_json() for situation in found)
         return
@@ -67,7 +77,8 @@ def _list(found: list[SituationNow], *, as_json: bool) -> None:
     for situation in found:
         score = "-" if situation.score is None else f"{situation.score:.1f}"
         falling = f", falling since {_when(situation.falling_since)}" if situation.falling_since else ""
-        print(f"{situation.key}  {situation.level}  score {score}  since {_when(situation.since)} "
+        level = palette.paint(situation.level, LEVEL_STYLES.get(situation.level))
+        print(f"{situation.key}  {level}  score {score}  since {_when(situation.since)} "
               f"({format_duration(now - situation.since)} ago){falling}")
         for reason in situation.reasons:
             print(f"    {reason}")
@@ -75,7 +86,7 @@ def _list(found: list[SituationNow], *, as_json: bool) -> None:
             print(f"    - {_when(signal.at)}  {signal.tag}: {_item(signal)}")
 
 
-def _show(situations: Situations, key: str, *, as_json: bool) -> int:
+def _show(situations: Situations, key: str, *, as_json: bool, palette: Palette) -> int:
     events = timeline(situations, key)
     if events is None:
         known = [row[0] for row in situations.db.connection.execute(
@@ -88,14 +99,15 @@ def _show(situations: Situations, key: str, *, as_json: bool) -> int:
                          for event in events)
         return EX_OK
     for event in events:
-        print(_line(event))
+        print(_line(event, palette))
     return EX_OK
 
 
-def _line(event: Change | Signal) -> str:
+def _line(event: Change | Signal, palette: Palette) -> str:
     if isinstance(event, Change):
         announced = "  (alerted)" if event.alerted else ""
-        return f"{_when(event.at)}  level {event.previous} -> {event.level}{announced}  {event.reason}"
+        level = palette.paint(event.level, LEVEL_STYLES.get(event.level))
+        return f"{_when(event.at)}  level {event.previous} -> {level}{announced}  {event.reason}"
     return f"{_when(event.at)}    {event.tag} ({event.rule}): {_item(event)}  {one_line(event.item.link)}"
 
 
