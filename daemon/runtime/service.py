@@ -14,7 +14,7 @@ import gc
 import hashlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -119,7 +119,7 @@ class Service:
         self._polls_in_progress = asyncio.Semaphore(POLLS_IN_PROGRESS_PER_FETCH_SLOT * settings.http.concurrency)
         self._worker_task: asyncio.Task[None] | None = None
         self._claim_task: asyncio.Task[None] | None = None
-        self._claimed: set[asyncio.Task[None]] = set()
+        self._claimed: set[asyncio.Task[PollOutcome]] = set()
         self._claim_wakeup = asyncio.Event()
         self._state_lock: StateLock | None = None
         self._fetcher: Fetcher | None = None
@@ -144,7 +144,10 @@ class Service:
         self.states.sync(self.settings.feeds)
         self.parser = Parser(use_processes=self._parse_in_processes)
         self.worker = DeliveryWorker(self.db, self.settings.delivery, self.clock)
-        self.pipeline = Pipeline(self.db, self.settings, self.rules, self.clock, self.worker.router)
+        # On a shared store the stages on the database thread take their time from the database: instances whose
+        # machine clocks drift apart still agree on story and situation windows and on when a reminder is due.
+        stage_clock = self.clock if self.db.sharing is None else self.db.sharing.clock()
+        self.pipeline = Pipeline(self.db, self.settings, self.rules, stage_clock, self.worker.router)
         self._started = True
         metrics.rules_loaded.set(len(self.rules))
         self._update_failing_gauge()
@@ -160,10 +163,19 @@ class Service:
         return self._fetcher
 
     async def run_once(self) -> dict[str, PollOutcome]:
-        """Poll every enabled feed once, concurrently, run due time-driven work and deliver what is due."""
-        now = self.clock.now()
+        """Poll every enabled feed once, concurrently, run due time-driven work and deliver what is due. On a
+        shared store only the feeds due and leased by no other instance, each claimed for the poll and handed
+        back with its next time, as `run` does: a `--once` beside running instances polls nothing twice."""
         names = []
         outcomes: dict[str, PollOutcome] = {}
+        sharing = self.db.sharing
+        if sharing is not None:
+            claimed = set(await self.db.run(sharing.claim_due_feeds, len(self._feeds)))
+            names = [name for name in self._feeds if name in claimed]
+            outcomes = {name: PollOutcome.SKIPPED for name in self._feeds if name not in claimed}
+            polls = asyncio.ensure_future(self._poll_all(names, lambda name: self._poll_claimed(sharing, name)))
+            return await self._finish_cycle(names, polls, outcomes)
+        now = self.clock.now()
         # One query for the few failing feeds, not one per feed: this runs on the event loop.
         unhealthy = {state.name: state for state in self.states.unhealthy()}
         for name in self._feeds:
@@ -176,7 +188,12 @@ class Service:
                 self.tally.polled(PollOutcome.SKIPPED.value)
             else:
                 names.append(name)
-        polls = asyncio.ensure_future(self._poll_all(names))
+        polls = asyncio.ensure_future(self._poll_all(names, self.poll))
+        return await self._finish_cycle(names, polls, outcomes)
+
+    async def _finish_cycle(self, names: list[str], polls: asyncio.Future[list[PollOutcome]],
+                            outcomes: dict[str, PollOutcome]) -> dict[str, PollOutcome]:
+        """Wait for the cycle's polls (or a stop), then the flush, tick, pruning and deliveries."""
         stop = asyncio.ensure_future(self._stop_requested.wait())
         waiting: list[asyncio.Future[Any]] = [polls, stop]
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -195,13 +212,14 @@ class Service:
         self.tally.log_and_reset()
         return outcomes
 
-    async def _poll_all(self, names: list[str]) -> list[PollOutcome]:
+    async def _poll_all(self, names: list[str],
+                        poll: Callable[[str], Coroutine[Any, Any, PollOutcome]]) -> list[PollOutcome]:
         started: list[asyncio.Task[PollOutcome]] = []
         try:
             for start in range(0, len(names), POLLS_STARTED_AT_ONCE):
                 if start:
                     await asyncio.sleep(0)
-                started += [asyncio.create_task(self.poll(name)) for name in names[start:start + POLLS_STARTED_AT_ONCE]]
+                started += [asyncio.create_task(poll(name)) for name in names[start:start + POLLS_STARTED_AT_ONCE]]
             return list(await asyncio.gather(*started))
         except asyncio.CancelledError:
             for task in started:
@@ -511,9 +529,11 @@ class Service:
                     async with asyncio.timeout(CLAIM_IDLE.total_seconds()):
                         await self._claim_wakeup.wait()
 
-    async def _poll_claimed(self, sharing: Sharing, name: str) -> None:
+    async def _poll_claimed(self, sharing: Sharing, name: str) -> PollOutcome:
+        """Poll a feed this instance claimed, then hand it back with its next time (its lease cleared)."""
+        outcome = PollOutcome.ERROR
         try:
-            await self.poll(name)
+            outcome = await self.poll(name)
             feed = self._feeds.get(name)
             state = self.states.get(name)
             now = self.clock.now()
@@ -529,6 +549,7 @@ class Service:
                       name, exc, extra={"feed": name})
         finally:
             self._claim_wakeup.set()
+        return outcome
 
     async def _prune(self) -> None:
         dropped = 0

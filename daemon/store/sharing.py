@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tocsin.store import leases
@@ -69,6 +70,10 @@ class Sharing:
         """Inside the singleton job's transaction: raise FencedOut unless this instance still leads at `epoch`."""
         leases.fence(self._raw(), self.instance, epoch, LEADER_ROLE)
 
+    def clock(self) -> DatabaseClock:
+        """The clock of the stages that run on the database thread (ingest, escalation, the tick)."""
+        return DatabaseClock(self.db)
+
     def overview(self) -> dict[str, object]:
         """For /healthz and /metrics (read through the reader, from the event loop): this instance, the instances
         seen within a lease time, the leases this one holds, and the leader."""
@@ -96,3 +101,17 @@ class Sharing:
             "leader": leader[0] if leader else None, "leader_epoch": int(leader[1]) if leader else None,
             "leading": bool(leader and leader[0] == self.instance),
         }
+
+
+class DatabaseClock:
+    """"Now" as the shared database tells it: the story and situation windows, the seen items' times and the
+    reminders' due times agree between instances whatever each machine's clock says. `clock_timestamp()` rather
+    than `now()`: inside a transaction that waited for the escalation lock, `now()` is when it began waiting.
+    Only for code on the database thread (it uses the writing connection)."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
+
+    def now(self) -> datetime:
+        seconds = self.db.connection.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0]
+        return datetime.fromtimestamp(float(seconds), UTC)
