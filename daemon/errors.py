@@ -25,7 +25,8 @@ class Problem:
     severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
-        place = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        # A configuration key says where on its own; its line is for editors (`check --json`).
+        place = f"{self.file}:{self.line}" if self.file and self.line and not self.key else self.file
         return ": ".join(part for part in (place, self.key, self.subject, self.message) if part)
 
     @property

@@ -203,6 +203,11 @@ def test_every_mistake_of_config_and_rules_is_reported_in_one_run(tmp_path: Path
     assert [(problem["line"], problem["rule"], problem["severity"]) for problem in problems if problem["rule"]] == [
         (number, rule, "error") for number, rule, _ in RULE_FIXES]
     assert all(problem["message"] in line for problem, line in zip(problems, lines, strict=True))
+    written = config.read_text().splitlines()
+    for problem in problems:
+        if problem["key"]:  # placed at the line that writes the key, or the table that holds it
+            leaf = problem["key"].rsplit(".", 1)[-1]
+            assert written[problem["line"] - 1].startswith(leaf if "[" not in leaf else "[[delivery.receivers]]")
 
 
 def test_json_of_a_valid_configuration_is_an_empty_array(repo_root: Path) -> None:

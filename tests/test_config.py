@@ -109,3 +109,24 @@ def test_unknown_receiver_kind_is_named_with_the_nearest_kind(tmp_path: Path) ->
         load_config(config)
     assert caught.value.problems == [f'{config}: delivery.receivers[0].kind: unknown kind "webhok"; '
                                      'did you mean "webhook"?']
+
+
+def test_problems_are_placed_at_the_line_of_their_key(tmp_path: Path) -> None:
+    from tocsin.config import read_config
+
+    path = write(tmp_path, """# comment [not a table]
+[http]
+internal_networks = [
+  "10.0.0.0/8",  # a ] in a comment
+  "bogus",
+]
+[[feeds]]
+name = "a"
+url = "https://example.org/a"
+[[feeds]]
+name = "b"  # [[feeds]]
+url = "ftp://example.org/b"
+tags = { x = "y" }
+""")
+    placed = {problem.key: problem.line for problem in read_config(path).problems}
+    assert placed == {"http.internal_networks[1]": 3, "feeds[1].url": 12, "feeds[1].tags": 13}

@@ -64,17 +64,15 @@ def _secret_and_credential_problems(read: ConfigRead) -> list[Problem]:
     from tocsin.config import unreadable_secrets
     from tocsin.deliver.credentials import credential_problems
 
-    file = str(read.path)
-    found = [Problem(message, file=file, key=key)
+    found = [read.problem(location, message)
              for name, section in read.sections().items() if name != "delivery"
-             for key, message in unreadable_secrets(section, (name,))]
+             for location, message in unreadable_secrets(section, (name,))]
     for index, receiver in read.receivers():
         where = ("delivery", "receivers", index)
         unreadable = unreadable_secrets(receiver, where)
-        found += [Problem(message, file=file, key=key) for key, message in unreadable]
+        found += [read.problem(location, message) for location, message in unreadable]
         if not unreadable and not _needs_systemd(receiver):
-            key = f"delivery.receivers[{index}]"
-            found += [Problem(message, file=file, key=key) for message in credential_problems(receiver)]
+            found += [read.problem(where, message) for message in credential_problems(receiver)]
     return found
 
 

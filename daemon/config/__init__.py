@@ -6,26 +6,32 @@ Messages read `config.toml: feeds[3].interval: "5 minutes" is not a duration (wr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import functools
 import os
+import re
 import tomllib
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tocsin import redaction
-from tocsin.config.consistency import consistency_problems
+from tocsin.config.consistency import Location, consistency_problems
 from tocsin.config.delivery import AnyReceiver, DeliveryConfig, Receiver
+from tocsin.config.lines import key_lines, line_of
 from tocsin.config.model import Settings
 from tocsin.config.secrets import secret_values
 from tocsin.config.types import SecretRef
 from tocsin.errors import ConfigError, Problem
 
 DEFAULT_CONFIG_PATH = Path("/etc/tocsin/tocsin.toml")
+_KEY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+"""How every key of the configuration is named; a union member's label in pydantic's locations is not."""
+_MEMBER_MESSAGE = re.compile(r"^Input (?:should be|is not) (.+)$")
 
 __all__ = ["DEFAULT_CONFIG_PATH", "ConfigRead", "Settings", "config_path", "load_config", "read_config", "secret_refs",
            "unreadable_secrets"]
@@ -48,6 +54,13 @@ class ConfigRead:
     """The file's tables."""
     settings: Settings | None
     problems: list[Problem]
+    lines: dict[Location, int] = field(default_factory=dict)
+    """The line of each key the file writes (config/lines.py)."""
+
+    def problem(self, location: Location, message: str) -> Problem:
+        """A problem of the key at `location`, printed `file: key: message`, placed at its line when known."""
+        return Problem(message, file=str(self.path), line=line_of(location, self.lines),
+                       key=_render_location(location) or None)
 
     def sections(self) -> dict[str, BaseModel]:
         """The top-level tables (`delivery`, `rules`, ...) that are valid, each on its own when the whole is not:
@@ -58,11 +71,11 @@ class ConfigRead:
         if not self.data and self.problems:
             return {}  # not even read
         valid: dict[str, BaseModel] = {}
-        for name, field in Settings.model_fields.items():
-            model = field.annotation
+        for name, declared in Settings.model_fields.items():
+            model = declared.annotation
             if isinstance(model, type) and issubclass(model, BaseModel):
                 with contextlib.suppress(ValidationError):
-                    valid[name] = model.model_validate(self.data[name]) if name in self.data else field.default
+                    valid[name] = model.model_validate(self.data[name]) if name in self.data else declared.default
         return valid
 
     def receivers(self) -> list[tuple[int, AnyReceiver]]:
@@ -104,25 +117,29 @@ def read_config(explicit: str | Path | None = None) -> ConfigRead:
     except OSError as exc:
         return unusable(f"cannot read the configuration ({exc.strerror}); pass --config PATH")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         return unusable(f"not UTF-8 text ({exc.reason} at byte {exc.start})")
     except tomllib.TOMLDecodeError as exc:
         return unusable(f"not valid TOML: {exc}")
     data.pop("source", None)
-    problems = []
-    settings = None
     try:
         settings = _validated(data)
     except ValidationError as exc:
-        problems += [Problem(message, file=str(path), key=key or None) for key, message in _render_problems(exc, data)]
-    problems += [Problem(message, file=str(path), key=_render_location(location))
-                 for location, message in consistency_problems(data)]
-    if problems or settings is None:
-        return ConfigRead(path, data, None, problems)
+        read = ConfigRead(path, data, None, [], key_lines(text))
+        read.problems.extend(read.problem(location, message) for location, message in _render_problems(exc, data))
+    else:
+        read = ConfigRead(path, data, settings.model_copy(update={"source": path.resolve()}), [], key_lines(text))
+    read.problems.extend(read.problem(location, message) for location, message in consistency_problems(data))
+    if read.problems:
+        # In the order of the file; keys it does not write (TOCSIN_* overrides) last.
+        read.problems.sort(key=lambda problem: (problem.line is None, problem.line or 0))
+        return dataclasses.replace(read, settings=None)
+    assert read.settings is not None
     # From here on every secret this configuration holds is masked in whatever the process stores, prints or logs.
-    redaction.learn(secret_values(settings))
-    return ConfigRead(path, data, settings.model_copy(update={"source": path.resolve()}), [])
+    redaction.learn(secret_values(read.settings))
+    return read
 
 
 def _validated(data: dict[str, Any]) -> Settings:
@@ -136,11 +153,19 @@ def _validated(data: dict[str, Any]) -> Settings:
     return Settings(**data)
 
 
-def _render_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(key, message) of each of pydantic's errors, worded for the person who wrote the file."""
-    problems = []
+def _render_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[Location, str]]:
+    """(key, message) of each of pydantic's errors, worded for the person who wrote the file; the errors of the
+    members of a union at one key (a value that is neither an IPv4 nor an IPv6 network) as one."""
+    problems: list[tuple[Location, str]] = []
+    members: dict[Location, list[Any]] = {}
     for error in exc.errors(include_url=False):
-        location = _render_location(_without_tags(error["loc"], data))
+        location = _without_labels(error["loc"], data)
+        if len(location) < len(error["loc"]) and error["type"] != "union_tag_invalid" and \
+                _MEMBER_MESSAGE.match(str(error["msg"])):
+            if location not in members:
+                problems.append((location, ""))
+            members.setdefault(location, []).append(error)
+            continue
         message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key{_suggestion(error['loc'])}"
@@ -148,11 +173,17 @@ def _render_problems(exc: ValidationError, data: dict[str, Any]) -> list[tuple[s
             message = "required key is missing"
         elif error["type"] == "union_tag_invalid":
             message = _unknown_tag(error)
-            location = f"{location}.{_discriminator(error)}"
+            location = (*location, _discriminator(error))
         elif error["type"] in ("literal_error", "enum"):
             message = f"{error.get('input')!r} is not allowed: {message.lower()}"
         problems.append((location, message))
-    return problems
+    return [(location, message or _none_of(members[location])) for location, message in problems]
+
+
+def _none_of(errors: list[Any]) -> str:
+    """`'bogus' is not a valid IPv4 network, nor a valid IPv6 network`: what each member of a union wanted."""
+    wanted = [match[1] for error in errors if (match := _MEMBER_MESSAGE.match(str(error["msg"])))]
+    return f"{errors[0].get('input')!r} is not {', nor '.join(dict.fromkeys(wanted))}"
 
 
 def _unknown_tag(error: Any) -> str:
@@ -169,12 +200,16 @@ def _discriminator(error: Any) -> str:
     return str(error["ctx"]["discriminator"]).strip("'")
 
 
-def _without_tags(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
-    """The location without the member names pydantic puts after a discriminated union's place
-    (`delivery.receivers[1].webhook.url` is the `url` of `delivery.receivers[1]`, whose kind is webhook)."""
+def _without_labels(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """The location without the member names pydantic puts after a union's place: a discriminated union's tag
+    (`delivery.receivers[1].webhook.url` is the `url` of `delivery.receivers[1]`, whose kind is webhook) and the
+    schema of each member of a plain one (`...headers.A.str`, `...[0].lax-or-strict[...]`), which is no key."""
     kept: list[int | str] = []
     for part in loc:
-        if isinstance(data, dict) and part not in data and data.get("kind") == part:
+        tag = isinstance(data, dict) and part not in data and data.get("kind") == part
+        scalar = data is not None and not isinstance(data, dict | list)  # a value has no keys: a label follows
+        if tag or (isinstance(part, str) and (scalar or (isinstance(data, dict) and part not in data
+                                                         and not _KEY_NAME.match(part)))):
             continue
         kept.append(part)
         data = _inner(data, part)
@@ -227,21 +262,21 @@ def _field_model(model: Any, name: str) -> Any:
     return None
 
 
-def unreadable_secrets(section: BaseModel, location: tuple[int | str, ...] = ()) -> list[tuple[str, str]]:
+def unreadable_secrets(section: BaseModel, location: Location = ()) -> list[tuple[Location, str]]:
     """(key, `secret <where>: <why>`) of every secret a part of the configuration (at `location`) names that
     cannot be read now.
 
     Loading does not read secrets (a credential directory exists only under systemd); `tocsin check` does, so
     a missing file shows before the first delivery needs it. Messages say where a secret lives, never its value.
     """
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[Location, str]] = []
     for where, secret in secret_refs(section, location):
         if secret.credential is not None and "CREDENTIALS_DIRECTORY" not in os.environ:
             continue  # only systemd can show it; outside the unit there is nothing to check against
         try:
             secret.resolve()
         except ConfigError as exc:
-            problems += [(_render_location(where), problem) for problem in exc.problems]
+            problems += [(where, problem) for problem in exc.problems]
     return problems
 
 
