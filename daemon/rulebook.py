@@ -5,11 +5,13 @@ One read of the rule files (`rulefiles.py`), two compilers, one object: a reload
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from tocsin.errors import RuleError
 from tocsin.escalate.rules import EscalationRuleSet, compile_escalation_rules
 from tocsin.items import Item
 from tocsin.matching.load import LoadedRules, compile_rules
@@ -47,8 +49,12 @@ def load_rulebook(paths: Sequence[Path], cache_dir: Path | None = None) -> RuleB
     return RuleBook(RuleSet(matching), escalation)
 
 
-def check_rulebook(paths: Sequence[Path]) -> tuple[RuleBook, Problems]:
-    """The rules of `paths` that compile, and every problem of the others (for `tocsin check`)."""
+def check_rulebook(paths: Sequence[Path], cache_dir: Path | None = None) -> tuple[RuleBook, Problems]:
+    """The rules of `paths` that compile, and every problem of the others (for `tocsin check`). With `cache_dir`,
+    rules that compiled without a problem before and are unchanged come from the rule cache, as `run` finds them."""
+    if cache_dir is not None:
+        with contextlib.suppress(RuleError):
+            return load_rulebook(paths, cache_dir), Problems()
     return compile_rule_files_collecting(paths, _compile_rulebook)
 
 

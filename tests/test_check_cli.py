@@ -214,3 +214,20 @@ def test_json_of_a_valid_configuration_is_an_empty_array(repo_root: Path) -> Non
     done = check(repo_root / "config.example.toml", repo_root, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_check_reads_the_daemons_rule_cache_and_never_a_stale_one(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "rules").mkdir()
+    rule = tmp_path / "rules" / "one.toml"
+    rule.write_text('[[rule]]\nid = "shelling"\ntitle = "Shelling"\nseverity = "high"\nany = ["shelled"]\n'
+                    'examples = ["the town was shelled"]\n')
+    config = tmp_path / "tocsin.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = ["rules"]\n')
+    assert check(config, tmp_path).returncode == 0
+    assert (tmp_path / "state" / "rules.cache.json").exists()  # what `run` will find, as check compiled it
+    assert check(config, tmp_path).returncode == 0
+    rule.write_text(rule.read_text().replace('"high"', '"hgh"'))
+    done = check(config, tmp_path)
+    assert done.returncode == 1
+    assert 'rules/one.toml:4: rule "shelling": bad severity' in done.stderr

@@ -29,16 +29,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from tocsin.config import read_config
+    from tocsin.config.model import RulesConfig
 
     read = read_config(args.config)
     problems = list(read.problems)
     problems += _secret_and_credential_problems(read)
-    from tocsin.config.model import RulesConfig
-
     rules = read.sections().get("rules")
     described = None
     if isinstance(rules, RulesConfig):  # else its problem is listed already
-        rule_problems, described = _rule_problems(rules.resolved(read.path.resolve()))
+        # The daemon's rule cache, when the configuration is valid and names a state directory that exists.
+        cache = read.settings.state_path if read.settings else None
+        rule_problems, described = _rule_problems(rules.resolved(read.path.resolve()), cache)
         problems += rule_problems
     errors = [problem for problem in problems if problem.severity == "error"]
     if args.json:
@@ -83,7 +84,7 @@ def _needs_systemd(receiver: AnyReceiver) -> bool:
     return "CREDENTIALS_DIRECTORY" not in os.environ and any(ref.credential for _, ref in secret_refs(receiver))
 
 
-def _rule_problems(paths: tuple[Path, ...]) -> tuple[list[Problem], str]:
+def _rule_problems(paths: tuple[Path, ...], cache: Path | None) -> tuple[list[Problem], str]:
     """Every problem of the rule files, the failing examples of the rules that compiled, and the rules whose cost
     is out of line (warnings), in file order; and what was loaded."""
     from tocsin.matching.cost import cache_directory, costly_rules
@@ -91,7 +92,7 @@ def _rule_problems(paths: tuple[Path, ...]) -> tuple[list[Problem], str]:
     from tocsin.matching.rules import RuleSet
     from tocsin.rulebook import check_rulebook
 
-    rulebook, problems = check_rulebook(paths)
+    rulebook, problems = check_rulebook(paths, cache)
     if isinstance(rulebook.matching, RuleSet):
         problems.found += example_problems(rulebook.matching).found
         problems.found += costly_rules(rulebook.matching, cache=cache_directory())
