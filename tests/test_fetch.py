@@ -174,17 +174,17 @@ async def test_requests_go_through_the_configured_proxy(server: FeedServer) -> N
     assert server.proxied == ["http://feeds.example.invalid/feed/p"]
 
 
-async def test_reconfigure_keeps_working_and_closes_the_old_client(server: FeedServer) -> None:
+async def test_reconfigure_keeps_working_and_closes_the_old_transport(server: FeedServer) -> None:
     server.add_feed("c", 1)
     fetcher = Fetcher(FAST.model_copy(update={"total_timeout": timedelta(milliseconds=100)}))
     try:
         await fetcher.fetch(server.url("/feed/c"))
-        old_client = fetcher._client
+        old_transport = fetcher._transport
         fetcher.configure(FAST.model_copy(update={"user_agent": "custom/1"}))
         await fetcher.fetch(server.url("/feed/c"))
         assert server.requests_to("/feed/c")[-1]["user-agent"] == "custom/1"
         await asyncio.sleep(0.3)
-        assert old_client is not None and old_client.is_closed
+        assert old_transport is not None and old_transport.is_closed
     finally:
         await fetcher.close()
 

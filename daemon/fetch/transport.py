@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import SupportsIndex
 
@@ -72,16 +72,21 @@ class _Connection:
         self.writer.close()
 
 
-class _Timeouts:
-    """The per-phase timeouts httpx passes in `request.extensions["timeout"]` (None: no limit)."""
+class Timeouts:
+    """Per-phase timeouts in seconds (None: no limit)."""
 
     __slots__ = ("connect", "read", "write")
 
-    def __init__(self, request: httpx.Request) -> None:
+    def __init__(self, connect: float | None, read: float | None, write: float | None) -> None:
+        self.connect = connect
+        self.read = read
+        self.write = write
+
+    @classmethod
+    def of(cls, request: httpx.Request) -> Timeouts:
+        """The timeouts httpx passes in `request.extensions["timeout"]`."""
         given: dict[str, float | None] = request.extensions.get("timeout", {})
-        self.connect = given.get("connect")
-        self.read = given.get("read")
-        self.write = given.get("write")
+        return cls(given.get("connect"), given.get("read"), given.get("write"))
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
@@ -90,9 +95,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
     At most `idle_per_origin` connections per origin and `max_idle` in all are kept alive between requests (each
     holds a file descriptor; feeds may live on thousands of hosts)."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, idle_per_origin: int, max_idle: int,
-                 keepalive_s: float = 15.0) -> None:
+    def __init__(self, *, ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext], idle_per_origin: int,
+                 max_idle: int, keepalive_s: float = 15.0) -> None:
         self._ssl = ssl_context
+        """Or what makes it, called at the first HTTPS connection (loading the CA store costs tens of ms)."""
         self._idle_per_origin = idle_per_origin
         self._max_idle = max_idle
         self._keepalive_s = keepalive_s
@@ -104,29 +110,46 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        default_port = _DEFAULT_PORTS.get(url.scheme)
-        if default_port is None:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
-        # The host as it goes on the wire: httpx has already applied IDNA 2008 (Python's own codec would apply IDNA
-        # 2003 and reach a different host for names with ß or ς).
-        host = url.raw_host.decode("ascii")
-        if not host:
-            raise httpx.UnsupportedProtocol("the URL has no host", request=request)
-        origin = (url.scheme, host, url.port or default_port)
-        timeouts = _Timeouts(request)
+        origin = origin_of(url, request)
         body = [chunk async for chunk in _request_body(request)]
+        # httpx has already set Host and the body's framing (Content-Length or chunked) in the headers.
+        head, stream = await self.exchange(origin, request.method, url.raw_path, request.headers.raw, body,
+                                           Timeouts.of(request), request)
+        return httpx.Response(
+            head.status_code,
+            headers=head.headers.raw_items(),
+            stream=stream,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+        )
+
+    async def exchange(self, origin: Origin, method: str | bytes, target: bytes, headers: list[tuple[bytes, bytes]],
+                       body: list[bytes], timeouts: Timeouts, request: httpx.Request | None = None,
+                       ) -> tuple[h11.Response, ResponseStream]:
+        """One request on a kept or new connection: the response head, and its body as a stream that hands the
+        connection back when closed. `headers` must include Host. The feed fetcher calls this directly (httpx's
+        request and response models cost as much CPU as the wire work); `request` only names the request in
+        httpx's exceptions."""
         connection = self._take_idle(origin)
         if connection is not None:
             try:
-                return await self._exchange(connection, origin, request, body, timeouts)
+                return await self._exchange(connection, origin, method, target, headers, body, timeouts, request)
             except _StaleConnection:
                 pass  # the server closed it as we reused it: nothing was processed, a fresh connection retries
         connection = await self._connect(origin, request, timeouts)
         try:
-            return await self._exchange(connection, origin, request, body, timeouts)
+            return await self._exchange(connection, origin, method, target, headers, body, timeouts, request)
         except _StaleConnection:
             raise httpx.RemoteProtocolError("the connection closed before any answer arrived",
                                             request=request) from None
+
+    def _tls(self) -> ssl.SSLContext:
+        if not isinstance(self._ssl, ssl.SSLContext):
+            self._ssl = self._ssl()
+        return self._ssl
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     async def aclose(self) -> None:
         self._closed = True
@@ -200,7 +223,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if not idle:
             del self._idle[origin]
 
-    async def _connect(self, origin: Origin, request: httpx.Request, timeouts: _Timeouts) -> _Connection:
+    async def _connect(self, origin: Origin, request: httpx.Request | None, timeouts: Timeouts) -> _Connection:
         scheme, host, port = origin
         secure = scheme == "https"
         loop = asyncio.get_running_loop()
@@ -212,7 +235,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 # Happy eyeballs, as anyio does for httpx's own transport: a host whose IPv6 route is broken
                 # costs a quarter second, not the whole connect timeout.
                 transport, _ = await loop.create_connection(
-                    lambda: stream_protocol, host, port, ssl=self._ssl if secure else None,
+                    lambda: stream_protocol, host, port, ssl=self._tls() if secure else None,
                     server_hostname=host if secure else None, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY_S,
                 )
         except TimeoutError:
@@ -223,31 +246,27 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._busy.add(connection)
         return connection
 
-    async def _exchange(self, connection: _Connection, origin: Origin, request: httpx.Request, body: list[bytes],
-                        timeouts: _Timeouts) -> httpx.Response:
-        """Send the request and read the response head; the body is read as httpx consumes the stream."""
+    async def _exchange(self, connection: _Connection, origin: Origin, method: str | bytes, target: bytes,
+                        headers: list[tuple[bytes, bytes]], body: list[bytes], timeouts: Timeouts,
+                        request: httpx.Request | None) -> tuple[h11.Response, ResponseStream]:
+        """Send the request and read the response head; the body is read as the caller consumes the stream."""
         try:
-            await self._send(connection, request, body, timeouts)
+            await self._send(connection, method, target, headers, body, timeouts, request)
             head = await self._receive_head(connection, request, timeouts)
         except BaseException:
             self._busy.discard(connection)
             connection.close()
             raise
-        return httpx.Response(
-            head.status_code,
-            headers=head.headers.raw_items(),
-            stream=_ResponseStream(self, connection, origin, request, timeouts,
-                                   REDIRECT_BODY_LIMIT if 300 <= head.status_code < 400 else None),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
-        )
+        return head, ResponseStream(self, connection, origin, request, timeouts,
+                                    REDIRECT_BODY_LIMIT if 300 <= head.status_code < 400 else None)
 
     @staticmethod
-    async def _send(connection: _Connection, request: httpx.Request, body: list[bytes], timeouts: _Timeouts) -> None:
+    async def _send(connection: _Connection, method: str | bytes, target: bytes,
+                    headers: list[tuple[bytes, bytes]], body: list[bytes], timeouts: Timeouts,
+                    request: httpx.Request | None) -> None:
         protocol = connection.protocol
-        # httpx has already set Host and the body's framing (Content-Length or chunked) in the headers.
-        headers = request.headers.raw
         try:
-            wire = [protocol.send(h11.Request(method=request.method, target=request.url.raw_path, headers=headers))]
+            wire = [protocol.send(h11.Request(method=method, target=target, headers=headers))]
             wire += [protocol.send(h11.Data(data=chunk)) for chunk in body if chunk]
             wire.append(protocol.send(h11.EndOfMessage()))
         except h11.LocalProtocolError as exc:
@@ -263,7 +282,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise _StaleConnection from exc
 
     @staticmethod
-    async def _receive_head(connection: _Connection, request: httpx.Request, timeouts: _Timeouts) -> h11.Response:
+    async def _receive_head(connection: _Connection, request: httpx.Request | None, timeouts: Timeouts) -> h11.Response:
         while True:
             event = await _next_event(connection, request, timeouts)
             if isinstance(event, h11.Response):
@@ -274,12 +293,25 @@ class LeanTransport(httpx.AsyncBaseTransport):
                                                 request=request)
 
 
+def origin_of(url: httpx.URL, request: httpx.Request | None = None) -> Origin:
+    """Scheme, host as it goes on the wire and port of `url`; UnsupportedProtocol for what is not HTTP(S)."""
+    default_port = _DEFAULT_PORTS.get(url.scheme)
+    if default_port is None:
+        raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
+    # httpx has already applied IDNA 2008 (Python's own codec would apply IDNA 2003 and reach a different host for
+    # names with ß or ς).
+    host = url.raw_host.decode("ascii")
+    if not host:
+        raise httpx.UnsupportedProtocol("the URL has no host", request=request)
+    return url.scheme, host, url.port or default_port
+
+
 class _StaleConnection(Exception):
     """A connection closed before any byte of the response arrived (on a reused one: the server's keep-alive
     ended as the request went out, and the request can be sent again on a new connection)."""
 
 
-async def _next_event(connection: _Connection, request: httpx.Request, timeouts: _Timeouts) -> object:
+async def _next_event(connection: _Connection, request: httpx.Request | None, timeouts: Timeouts) -> object:
     """The next h11 event of the response, reading from the socket as needed."""
     protocol = connection.protocol
     while True:
@@ -314,9 +346,12 @@ async def _request_body(request: httpx.Request) -> AsyncIterator[bytes]:
                                        request=request)
 
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, transport: LeanTransport, connection: _Connection, origin: Origin, request: httpx.Request,
-                 timeouts: _Timeouts, limit: int | None) -> None:
+class ResponseStream(httpx.AsyncByteStream):
+    """A response's body as it arrives; closing it hands the connection back (kept when the exchange ended
+    cleanly)."""
+
+    def __init__(self, transport: LeanTransport, connection: _Connection, origin: Origin, request: httpx.Request | None,
+                 timeouts: Timeouts, limit: int | None) -> None:
         self._transport = transport
         self._limit = limit
         self._connection = connection
