@@ -1,8 +1,9 @@
 """Start-up cost: CPU seconds of whole `tocsin` processes that do (almost) nothing but start.
 
-`--version` and `--help` import only the command table; `check` loads the configuration (pydantic) and the rules,
-runs the rules' examples and weighs each rule's matching cost, kept in the user's cache directory: measured with
-those costs kept (every check after the first on a machine) and with them removed before each run (a first check);
+`--version` and `--help` import only the command table; `check` loads the configuration (pydantic) and the rules
+(from the daemon's rule cache in the state directory, as a check after the daemon ran or an earlier check finds
+them), runs the rules' examples and weighs each rule's matching cost, kept in the user's cache directory; it is
+measured with both caches in place and, as the first check on a new machine, with both removed before each run;
 `run --once` with no feeds does everything a cycle needs before its first poll (imports, rules, opening the
 state) and exits. It is measured three ways: a generated configuration with no feeds, the example configuration
 (its receivers, routes, escalation settings) without its feeds (they are real sites, and this machine has no
@@ -71,10 +72,11 @@ def run(quick: bool) -> list[Result]:
         for argv in once.values():
             _cpu(argv, 1, env)  # makes the state directory and the rule cache, as a first run does
         check = [*TOCSIN, "check", "--config", str(EXAMPLE_CONFIG)]
-        # check keeps each rule's measured matching cost in the user's cache directory: the first check on a
-        # machine measures them (the last row), every later one reads them.
-        check_env = {**env, "XDG_CACHE_HOME": str(Path(work) / "cache")}
-        _cpu(check, 1, check_env)
+        # The example's state directory is ./state; $STATE_DIRECTORY (systemd's) puts it in the work directory.
+        check_state = Path(work) / "check-state"
+        check_state.mkdir()
+        check_env = {**env, "XDG_CACHE_HOME": str(Path(work) / "cache"), "STATE_DIRECTORY": str(check_state)}
+        _cpu(check, 1, check_env)  # the first check: weighs the rules, fills the rule cache
         commands = {
             "--version": [*TOCSIN, "--version"],
             "--help": [*TOCSIN, "--help"],
@@ -87,9 +89,12 @@ def run(quick: bool) -> list[Result]:
         uncached = _cpu(once["run --once, no feeds"], runs, env, before=config.parent / "state" / FILE_NAME)
         results.append(median_result(NAME, "CPU of `tocsin run --once, no feeds`, rules compiled (no cache)",
                                      uncached, "s"))
-        unmeasured = _cpu(check, runs, check_env, before=Path(work) / "cache" / "tocsin" / COSTS_FILE)
-        results.append(median_result(NAME, "CPU of `tocsin check, example config`, rule costs measured (first check)",
-                                     unmeasured, "s"))
+        first = []
+        for _ in range(runs):
+            (check_state / FILE_NAME).unlink()
+            first += _cpu(check, 1, check_env, before=Path(work) / "cache" / "tocsin" / COSTS_FILE)
+        results.append(median_result(NAME, "CPU of `tocsin check, example config`, first check (no caches)", first,
+                                     "s"))
         return results
 
 
