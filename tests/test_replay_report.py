@@ -69,9 +69,10 @@ def test_chromium_renders_a_plot_per_situation_with_its_alerts_marked(
         assert body.count("<svg") == 1, "one inline plot per situation"
         assert f'id="score-{index}"' in body and f'id="level-{index}"' in body
     idlib = sections[0][2]
-    # The scenario raises Idlib twice (buildup and ultimatum; repeated shootdown): two markers, two rows.
+    # The scenario raises Syria three times (buildup and ultimatum; repeated shootdown; strikes after the ultimatum
+    # expired): three markers, three rows.
     marks = re.search(r'<g id="alerts-0-escalation">(.*?)</g>\s*</g>', idlib, re.S)
-    assert marks is not None and marks.group(1).count("<use") == 2
-    assert idlib.count('<tr class="escalation">') == 2
+    assert marks is not None and marks.group(1).count("<use") == 3
+    assert idlib.count('<tr class="escalation">') == 3
     assert "<script" not in dom, "the hostile title stayed text"
     assert "document.title=\"owned\"" in dom.replace("&quot;", '"')

@@ -47,6 +47,10 @@ EXPECTED = [
     # "... as deadline passes": the expiry of the ultimatum is news of its own (deadline-conflict-named).
     ("2020-03-01T10:00:00Z", "match", "deadline-conflict-named", "Levant Daily"),
     ("2020-03-01T10:00:00Z", "match", "strike-air-artillery", "Levant Daily"),
+    # Turkish drones strike the day after the ultimatum expired: the threat carried out, which is how the real
+    # crisis turned into Turkey's offensive of 1 March 2020 (new: the `deadline-expired` signal and the
+    # ultimatum-expired-then-strikes rule; before it the scenario ended at high).
+    ("2020-03-01T10:00:00Z", "escalation", "ultimatum-expired-then-strikes", "Anatolia Wire"),
 ]
 
 
@@ -139,7 +143,7 @@ def test_one_alert_per_story_although_four_outlets_report_it(live_alerts: list[A
 
 
 def test_escalations_explain_themselves(live_alerts: list[Alert]) -> None:
-    elevated, high = [a for a in live_alerts if a.kind == "escalation"]
+    elevated, high, critical = [a for a in live_alerts if a.kind == "escalation"]
     # The shipped escalation rules group by theatre (one conflict, one situation): Idlib and Saraqib lie in Syria,
     # so the situation is Syria's, where it was Idlib's when the rules grouped by place; the alerts are the same.
     assert (elevated.situation, elevated.extra["level"]) == ("theatre:Syria", "elevated")
@@ -150,6 +154,10 @@ def test_escalations_explain_themselves(live_alerts: list[Alert]) -> None:
         "Turkish-backed rebels shoot down Syrian army helicopter over Idlib",
         "Second Syrian helicopter shot down in Idlib in four days",
     ]
+    assert (critical.extra["previous_level"], critical.extra["level"]) == ("high", "critical")
+    assert "deadline-expired then strike within 3d" in critical.summary
+    assert "  - deadline-expired: Ultimatum expired: Erdogan gives Assad forces until end of month" in critical.summary
+    assert "  - strike: Turkish drones strike Syrian army positions in Idlib as deadline passes" in critical.summary
 
 
 def test_deadline_reminders_come_24h_before_and_at_expiry(live_alerts: list[Alert]) -> None:

@@ -67,7 +67,8 @@ class Escalation:
         for match in matches:
             if match.rule not in fired:
                 fired.add(match.rule)
-                alert = None if match.rule in superseded else self._match_alert(item, match, placement, now)
+                quiet = match.rule in superseded or not match.alert
+                alert = None if quiet else self._match_alert(item, match, placement, now)
                 if alert is not None:
                     decided.append(alert)
             self.deadlines.track(item, match, placement.story_id, now)
@@ -79,7 +80,11 @@ class Escalation:
     def due(self) -> list[Alert]:
         self.db.serialize(ESCALATION_KEY)
         now = self.clock.now()
-        decided = self.deadlines.due(now) + self.situations.review(now)
+        decided = self.deadlines.due(now)
+        # Expired deadlines are signalled again on every tick while a rule can still count them (a signal is
+        # unique per story, so the repeats are no-ops); pruning forgets them at the same horizon.
+        expired = self.deadlines.expired(now - self.situations.rules.longest_window, now)
+        decided += self.situations.deadlines_expired(expired, now) + self.situations.review(now)
         self.stories.prune(now - self.config.story_window)
         self.situations.prune(now)
         self.throttle.prune(now - KEEP_FINISHED)
@@ -151,12 +156,13 @@ class Escalation:
 def _superseded(matches: list[Match]) -> frozenset[str]:
     """Rules whose alert would only repeat a more severe match of the same item with the same tags (`casualties`
     beside `casualties-mass`): one report, one alert per kind of event. They still count as fired for the story
-    and still feed the situations."""
+    and still feed the situations. A signal rule's match (`alert = false`) sends nothing, so it supersedes nothing."""
     return frozenset(
         match.rule
         for match in matches
         if match.tags
-        and any(other.severity > match.severity and set(match.tags) <= set(other.tags) for other in matches)
+        and any(other.alert and other.severity > match.severity and set(match.tags) <= set(other.tags)
+                for other in matches)
     )
 
 

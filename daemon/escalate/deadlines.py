@@ -9,6 +9,7 @@ only the latest is sent ("expired", if the deadline has passed), never a burst.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tocsin.alerts import Alert, AlertItem
@@ -35,6 +36,20 @@ def _in_words(remaining: timedelta) -> str:
     if hours >= 1:
         return f"{round(hours)} h"
     return f"{max(1, round(hours * 60))} min"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredDeadline:
+    """A tracked deadline that has passed, with what its situations need to know of it."""
+
+    at: datetime
+    story_id: str
+    rule: str
+    places: tuple[str, ...]
+    actors: tuple[str, ...]
+    tags: tuple[str, ...]
+    item: AlertItem
+    """Its first report, retitled "Deadline expired: ..."."""
 
 
 class Deadlines:
@@ -77,6 +92,26 @@ class Deadlines:
             )
             alerts.append(self._reminder(row, reminder_at, now))
         return alerts
+
+    def expired(self, since: datetime, now: datetime) -> list[ExpiredDeadline]:
+        """The tracked deadlines that passed between `since` and `now`, reminded of or not."""
+        found = []
+        for row in self.db.connection.execute(
+            "SELECT * FROM deadlines WHERE at > ? AND at <= ? ORDER BY at, id",
+            (int(since.timestamp()), int(now.timestamp())),
+        ).fetchall():
+            first = self.db.connection.execute(
+                "SELECT link, feed FROM deadline_items WHERE deadline_id = ? ORDER BY published, link LIMIT 1",
+                (row["id"],),
+            ).fetchone()
+            link, feed = (first["link"], first["feed"]) if first else ("", "")
+            found.append(ExpiredDeadline(
+                at=_time(row["at"]), story_id=row["story_id"], rule=row["rule"],
+                places=tuple(json.loads(row["places"])), actors=tuple(json.loads(row["actors"])),
+                tags=tuple(json.loads(row["tags"])),
+                item=AlertItem(f"{row['noun']} expired: {row['title']}", link, feed, None),
+            ))
+        return found
 
     def next_due(self) -> datetime | None:
         """When the next reminder falls due, for drivers that advance a simulated clock."""

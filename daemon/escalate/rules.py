@@ -4,7 +4,9 @@ Each rule groups matches by a key (place, country, theatre, actor, rule or tag) 
 situation's level rises; countries and theatres come from the gazetteer's hierarchy. Exactly one of three conditions:
 
     count       = { tag = "shootdown", at_least = 2 }            # N stories with the tag (or rule) in the window
+    count       = { tag = "strike", at_least = 1, capital = true }  # ... whose reports name a capital
     combination = { tags = ["buildup", "deadline"], ordered = true }  # every tag within the window (in order)
+    combination = { tags = ["rockets", "airstrikes"], at_least = 2 }  # every tag, each in N stories
     ladder      = { half_life = "3d", weights = { strike = 1, shootdown = 3 }, watch = 1, elevated = 4, ... }
 
 The files are read once by `rulefiles.py`; this module compiles their `[[escalation]]` tables.
@@ -49,12 +51,16 @@ class Count:
     at_least: int
     tag: str | None = None
     rule: str | None = None
+    capital: bool = False
+    """Only stories whose reports name a capital of the situation (`capital = true` in the gazetteer)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Combination:
     tags: tuple[str, ...]
     ordered: bool = False
+    at_least: int = 1
+    """Stories each tag needs within the window: 2 asks that both sides keep firing, not one exchange."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +229,7 @@ class _RuleChecker:
         if not isinstance(body, dict):
             self.problem(kind, f"{kind} must be a table, e.g. {kind} = {{ ... }}")
             return None
-        known = {"count": ("tag", "rule", "at_least"), "combination": ("tags", "ordered"),
+        known = {"count": ("tag", "rule", "at_least", "capital"), "combination": ("tags", "ordered", "at_least"),
                  "ladder": ("half_life", "weights", *LEVELS)}[kind]
         for key in body:
             if key not in known:
@@ -236,13 +242,21 @@ class _RuleChecker:
 
     def _count(self, body: dict[str, Any]) -> Count | None:
         tag, rule = self.string("tag", body), self.string("rule", body)
-        at_least = body.get("at_least")
+        at_least, capital = self._at_least("count", body.get("at_least")), body.get("capital", False)
         if (tag is None) == (rule is None):
             self.problem("count", 'count: give exactly one of tag = "..." or rule = "..."')
-        if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
-            self.problem("count", f"count: at_least must be a whole number of 1 or more (got {at_least!r})")
+        if not isinstance(capital, bool):
+            self.problem("count", f"count: capital must be true or false (got {capital!r})")
             return None
-        return Count(at_least=at_least, tag=tag, rule=rule)
+        if at_least is None:
+            return None
+        return Count(at_least=at_least, tag=tag, rule=rule, capital=capital)
+
+    def _at_least(self, kind: str, at_least: object) -> int | None:
+        if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
+            self.problem(kind, f"{kind}: at_least must be a whole number of 1 or more (got {at_least!r})")
+            return None
+        return at_least
 
     def _combination(self, body: dict[str, Any]) -> Combination | None:
         tags, ordered = body.get("tags"), body.get("ordered", False)
@@ -252,7 +266,8 @@ class _RuleChecker:
         if not isinstance(ordered, bool):
             self.problem("combination", "combination: ordered must be true or false")
             return None
-        return Combination(tuple(tags), ordered)
+        at_least = self._at_least("combination", body.get("at_least", 1))
+        return None if at_least is None else Combination(tuple(tags), ordered, at_least)
 
     def _ladder(self, body: dict[str, Any]) -> Ladder | None:
         half_life = self.duration("half_life", body, required=True)

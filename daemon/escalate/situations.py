@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from tocsin.alerts import Alert, AlertItem
 from tocsin.config.escalation import EscalationConfig
+from tocsin.escalate.deadlines import ExpiredDeadline
 from tocsin.escalate.rules import (
     LEVEL_SEVERITY,
     Combination,
@@ -36,6 +37,8 @@ from tocsin.units import format_duration
 HISTORY = timedelta(days=30)
 """How long level changes are kept for `tocsin situations show`."""
 EXPLAINED_SIGNALS = 10
+EXPIRED_TAG = "deadline-expired"
+"""The tag of the signal a tracked deadline gives its situations when it passes."""
 """Signals listed per rule in an alert: enough to see the pattern, not a dump of the window."""
 
 
@@ -81,16 +84,28 @@ def concerns(rule: EscalationRule, tags: set[str], match_rule: str) -> bool:
     return not tags.isdisjoint(condition.weights)
 
 
-def situation_keys(match: Match, rules: EscalationRuleSet) -> list[tuple[str, str]]:
-    """(group kind, situation name) for each situation a match touches: a place named by the match also puts it in
-    its country's and its theatre's situation (a place outside the gazetteer's hierarchy is its own)."""
+def situation_keys(rules: EscalationRuleSet, places: Sequence[str], actors: Sequence[str], rule: str,
+                   tags: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """Each situation a signal touches, as {situation: (group kind, whether it names a capital there)}: a place also
+    puts it in its country's and its theatre's situation (a place outside the gazetteer's hierarchy is its own)."""
     regions = rules.regions
-    values = {
-        "place": match.places, "actor": match.actors, "rule": (match.rule,), "tag": match.tags,
-        "country": [regions[place].country if place in regions else place for place in match.places],
-        "theatre": [regions[place].theatre if place in regions else place for place in match.places],
-    }
-    return [(kind, f"{kind}:{value}") for kind in rules.group_kinds for value in dict.fromkeys(values[kind])]
+    keys: dict[str, tuple[str, bool]] = {}
+
+    def add(kind: str, value: str, capital: bool) -> None:
+        key = f"{kind}:{value}"
+        keys[key] = (kind, capital or keys.get(key, (kind, False))[1])
+
+    in_capital = any(regions[place].capital for place in places if place in regions)
+    for kind in rules.group_kinds:
+        if kind in ("place", "country", "theatre"):
+            for place in places:
+                region = regions.get(place)
+                value = place if kind == "place" or region is None else getattr(region, kind)
+                add(kind, value, region is not None and region.capital)
+        else:
+            for value in {"actor": actors, "rule": (rule,), "tag": tags}[kind]:
+                add(kind, value, in_capital)
+    return keys
 
 
 class Situations:
@@ -103,22 +118,49 @@ class Situations:
     def observe(self, story_id: str, item: Item, matches: list[Match], now: datetime) -> list[Alert]:
         """Record the signals of one item's matches, then alert once for each situation whose level rose: a
         report that lifts a place from watch to high says so in one alert, with every finding behind it."""
-        stamp = int(now.timestamp())
         touched: dict[str, tuple[str, set[str], set[str]]] = {}
         for match in matches:
-            for kind, situation in situation_keys(match, self.rules):
-                _, added, rule_ids = touched.setdefault(situation, (kind, set(), set()))
-                rule_ids.add(match.rule)
-                for tag in match.tags:
-                    inserted = self.db.connection.execute(
-                        "INSERT INTO situation_signals "
-                        "(situation, tag, story_id, rule, at, item_title, item_link, item_feed) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        (situation, tag, story_id, match.rule, stamp, item.title, item.link, item.feed),
-                    ).rowcount
-                    if inserted:
-                        added.add(tag)
-                        self._score(situation, kind, tag, now)
+            keys = situation_keys(self.rules, match.places, match.actors, match.rule, match.tags)
+            self._record(touched, keys, match.tags, story_id, match.rule, now, AlertItem.from_item(item))
+        return self._rise(touched, now)
+
+    def deadlines_expired(self, expired: Sequence[ExpiredDeadline], now: datetime) -> list[Alert]:
+        """Each tracked deadline that has passed becomes a `deadline-expired` signal of the situations its reports
+        named (once: signals are unique per story), so rules can ask for an ultimatum that expired and what
+        followed it."""
+        touched: dict[str, tuple[str, set[str], set[str]]] = {}
+        for deadline in expired:
+            keys = situation_keys(self.rules, deadline.places, deadline.actors, deadline.rule, deadline.tags)
+            self._record(touched, keys, (EXPIRED_TAG,), deadline.story_id, deadline.rule, now, deadline.item,
+                         at=deadline.at)
+        return self._rise(touched, now)
+
+    def _record(self, touched: dict[str, tuple[str, set[str], set[str]]], keys: dict[str, tuple[str, bool]],
+                tags: Sequence[str], story_id: str, rule: str, now: datetime, item: AlertItem, *,
+                at: datetime | None = None) -> None:
+        stamp = int((at or now).timestamp())
+        for situation, (kind, capital) in keys.items():
+            _, added, rule_ids = touched.setdefault(situation, (kind, set(), set()))
+            rule_ids.add(rule)
+            for tag in tags:
+                inserted = self.db.connection.execute(
+                    "INSERT INTO situation_signals "
+                    "(situation, tag, story_id, rule, at, item_title, item_link, item_feed, capital) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (situation, tag, story_id, rule, stamp, item.title, item.link, item.feed, int(capital)),
+                ).rowcount
+                if inserted:
+                    added.add(tag)
+                    self._score(situation, kind, tag, now)
+                elif capital and self.db.connection.execute(
+                    # A later report of the story names the capital the first did not: the story is about it.
+                    "UPDATE situation_signals SET capital = 1 "
+                    "WHERE situation = ? AND tag = ? AND story_id = ? AND capital = 0",
+                    (situation, tag, story_id),
+                ).rowcount:
+                    added.add(tag)
+
+    def _rise(self, touched: dict[str, tuple[str, set[str], set[str]]], now: datetime) -> list[Alert]:
         alerts = []
         for situation, (kind, added, rule_ids) in touched.items():
             # Only the rules these signals concern can have risen; the others are where they were or lower.
@@ -256,11 +298,12 @@ class Situations:
             return Finding(rule, condition.level(score), reason, score=score, held=held)
         since = now - rule.window
         if isinstance(condition, Count):
-            where, params = _filter(situation, since, (condition.tag,) if condition.tag else None, condition.rule)
+            where, params = _filter(situation, since, (condition.tag,) if condition.tag else None, condition.rule,
+                                    capital=condition.capital)
             stories = self.db.connection.execute(
                 f"SELECT count(DISTINCT story_id) FROM situation_signals WHERE {where}", params
             ).fetchone()[0]
-            what = condition.tag or condition.rule
+            what = f"{condition.tag or condition.rule}{' (in a capital)' if condition.capital else ''}"
             return Finding(rule, rule.level if stories >= condition.at_least else 0,
                            f"{stories} {what} stories within {_window(rule)}")
         return self._combination(rule, condition, situation, since)
@@ -270,14 +313,15 @@ class Situations:
         chosen: list[Signal] = []
         after = since
         for tag in condition.tags:
-            found = self._first_signal(situation, after, tag)
-            if found is None:
-                return Finding(rule, 0, f"no {tag} within {_window(rule)}", ())
-            chosen.append(found)
+            found = self._first_signals(situation, after, tag, condition.at_least)
+            if len(found) < condition.at_least:
+                return Finding(rule, 0, f"{len(found) or 'no'} {tag} within {_window(rule)}", ())
+            chosen.extend(found)
             if condition.ordered:
-                after = found.at
+                after = found[-1].at
         joiner = " then " if condition.ordered else " and "
-        return Finding(rule, rule.level, f"{joiner.join(condition.tags)} within {_window(rule)}", tuple(chosen))
+        each = f" ({condition.at_least} stories each)" if condition.at_least > 1 else ""
+        return Finding(rule, rule.level, f"{joiner.join(condition.tags)}{each} within {_window(rule)}", tuple(chosen))
 
     def explain(self, finding: Finding, situation: str, now: datetime) -> tuple[Signal, ...]:
         if finding.signals is not None:
@@ -287,24 +331,25 @@ class Situations:
             return self._signals(situation, now - 4 * condition.half_life, tags=tuple(condition.weights))
         assert isinstance(condition, Count)
         return self._signals(situation, now - finding.rule.window, tags=(condition.tag,) if condition.tag else None,
-                             rule=condition.rule)
+                             rule=condition.rule, capital=condition.capital)
 
     def _signals(self, situation: str, since: datetime, *, tags: tuple[str, ...] | None = None,
-                 rule: str | None = None) -> tuple[Signal, ...]:
+                 rule: str | None = None, capital: bool = False) -> tuple[Signal, ...]:
         """The newest signals that explain a finding, oldest first."""
-        where, params = _filter(situation, since, tags, rule)
+        where, params = _filter(situation, since, tags, rule, capital=capital)
         rows = self.db.connection.execute(
             f"SELECT * FROM situation_signals WHERE {where} ORDER BY at DESC, story_id, tag LIMIT ?",
             (*params, EXPLAINED_SIGNALS),
         ).fetchall()
         return tuple(signal_from_row(row) for row in reversed(rows))
 
-    def _first_signal(self, situation: str, since: datetime, tag: str) -> Signal | None:
+    def _first_signals(self, situation: str, since: datetime, tag: str, count: int) -> list[Signal]:
+        """The first `count` signals of the tag since then: one per story (a story signals a tag once)."""
         where, params = _filter(situation, since, (tag,), None)
-        row = self.db.connection.execute(
-            f"SELECT * FROM situation_signals WHERE {where} ORDER BY at, story_id LIMIT 1", params
-        ).fetchone()
-        return signal_from_row(row) if row else None
+        rows = self.db.connection.execute(
+            f"SELECT * FROM situation_signals WHERE {where} ORDER BY at, story_id LIMIT ?", (*params, count)
+        ).fetchall()
+        return [signal_from_row(row) for row in rows]
 
     def _alert(self, situation: str, previous: int, rank: int, findings: list[Finding], now: datetime) -> Alert:
         level = level_name(rank) or "none"
@@ -354,9 +399,9 @@ def signal_from_row(row: Row) -> Signal:
 
 
 def _filter(
-    situation: str, since: datetime, tags: tuple[str, ...] | None, rule: str | None
+    situation: str, since: datetime, tags: tuple[str, ...] | None, rule: str | None, *, capital: bool = False
 ) -> tuple[str, tuple[object, ...]]:
-    where = "situation = ? AND at >= ?"
+    where = "situation = ? AND at >= ?" + (" AND capital = 1" if capital else "")
     params: list[object] = [situation, int(since.timestamp())]
     if tags is not None:
         where += f" AND tag IN ({', '.join('?' * len(tags))})"

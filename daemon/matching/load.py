@@ -23,7 +23,8 @@ from tocsin.matching.terms import RE2_OPTIONS, re2_error_text, term_problem
 from tocsin.rulefiles import Problems, RuleFile, RuleFiles, compile_rule_files, did_you_mean
 from tocsin.severity import Severity
 
-META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled", "examples", "quiet")
+META_KEYS = ("id", "title", "description", "severity", "tags", "feeds", "languages", "enabled", "alert", "examples",
+             "quiet")
 CONDITION_KEYS = ("any", "all", "none", "terms", "near", "quantity", "deadline", "regex", "places", "actors",
                   "starts", "asserted", "old_year")
 SCOPE_KEY = "in"
@@ -52,6 +53,8 @@ class Rule:
     """Where it was defined, `rules/shootdown.toml:14`, for log lines and reports."""
     examples: tuple[Example, ...] = ()
     """Texts it must fire on and texts it must leave quiet, run by `tocsin check`."""
+    alert: bool = True
+    """False for a signal rule: its matches feed situations and deadlines but send no `match` alert of their own."""
 
     def in_scope(self, item: Item) -> bool:
         if self.feeds:
@@ -509,8 +512,9 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
             builder.problem(f"{key}: expected a list of strings", key)
     if not isinstance(table.get("description", ""), str):
         builder.problem("description: expected a string", "description")
-    if not isinstance(table.get("enabled", True), bool):
-        builder.problem("enabled: expected true or false", "enabled")
+    for flag in ("enabled", "alert"):
+        if not isinstance(table.get(flag, True), bool):
+            builder.problem(f"{flag}: expected true or false", flag)
     condition = builder.table(table, "", top=True)
     examples = read_examples(source, index, table, builder.subject, tuple(shared.units), problems)
     if not any(key in CONDITION_KEYS for key in table):
@@ -523,7 +527,7 @@ def _rule(source: RuleFile, index: int, table: dict[str, Any], shared: _Shared, 
         id=rule_id, title=str(title), description=str(table.get("description", "")), severity=Severity(str(severity)),
         tags=lists["tags"] or (), feeds=tuple(feed.lower() for feed in lists["feeds"] or ()),
         languages=tuple(language.lower() for language in lists["languages"] or ()), condition=condition,
-        source=location, examples=examples,
+        source=location, examples=examples, alert=table.get("alert", True),
     )
 
 

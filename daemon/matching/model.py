@@ -58,6 +58,8 @@ class Match:
     places: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
     description: str = field(default="", compare=False)
+    alert: bool = field(default=True, compare=False)
+    """False when the rule is a signal rule (`alert = false`): escalation counts the match but sends no alert."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -80,7 +80,7 @@ class RuleSet:
                 evidence=evidence,
                 quantities=tuple(dict.fromkeys(found.quantities)),
                 deadline=found.deadlines[0] if found.deadlines else None, places=places, actors=actors,
-                description=rule.description,
+                description=rule.description, alert=rule.alert,
             ))
         return matches
 
