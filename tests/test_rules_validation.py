@@ -143,9 +143,14 @@ def test_missing_rule_path_is_reported(tmp_path: Path) -> None:
 
 def test_default_pack_is_valid_and_uses_exactly_the_seven_tags() -> None:
     rules = load_rules([DEFAULT_RULES])
-    assert {tag for rule in rules.rules for tag in rule.tags} == {
+    def tags(*, signals: bool) -> set[str]:
+        return {tag for rule in rules.rules if ("escalation.toml:" in rule.source) == signals for tag in rule.tags}
+
+    assert tags(signals=False) == {
         "buildup", "deadline", "shootdown", "casualties", "displacement", "territorial", "strike"
     }
+    # The signal rules of escalation.toml feed its escalation rules: invasion-grade tags of their own.
+    assert tags(signals=True) == {"rockets", "airstrikes", "mass-casualties", "offensive", "war-declared"}
 
 
 def test_disabled_rule_is_validated_but_not_loaded(tmp_path: Path) -> None:
