@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tocsin import __version__
-from tocsin.cli.common import EX_USAGE
+from tocsin.cli.common import EX_USAGE, collector_paused
 from tocsin.cli.redacted import redacted_output
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -60,8 +60,11 @@ def build_parser(argv: Sequence[str] | None = None, *, every_command: bool = Fal
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(argv)
+    whole_process = argv is None  # the command line of this process, not a call from other code
+    with collector_paused(whole_process=whole_process):  # the chosen command's module is imported here
+        parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.whole_process = whole_process
     try:
         with redacted_output():
             return int(args.handler(args))

@@ -15,6 +15,7 @@ from tocsin.cli.common import (
     EX_OK,
     EX_TEMPFAIL,
     add_config_argument,
+    collector_paused,
     load_settings_and_rules,
     print_problems,
 )
@@ -50,7 +51,8 @@ def handle(args: argparse.Namespace) -> int:
         # the reloader takes SIGHUP over once the service runs.
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        settings, rules = load_settings_and_rules(args, cached=True)
+        with collector_paused(whole_process=getattr(args, "whole_process", False)):
+            settings, rules = load_settings_and_rules(args, cached=True)
     except ConfigError as exc:
         print_problems(exc.problems)
         return EX_CONFIG
