@@ -1,4 +1,4 @@
-"""`tocsin situations` and `tocsin situations show KEY` on a state database escalation wrote."""
+"""`tocsin situations` and `tocsin situations show KEY` on a state escalation wrote, in SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,18 +15,20 @@ from tocsin.clock import SimulatedClock
 from tocsin.config import load_config
 from tocsin.escalate import Escalation
 from tocsin.rulebook import load_rulebook
-from tocsin.store import open_database
+from tocsin.store.backend import open_store
 
 
-def state(tmp_path: Path) -> Path:
-    """A configuration whose state holds Aleppo at critical (ten strike stories) and Hama at watch."""
+def state(tmp_path: Path, store_toml: str) -> Path:
+    """A configuration whose state (SQLite or PostgreSQL: `store_toml`) holds Aleppo at critical (ten strike
+    stories) and Hama at watch."""
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "escalation.toml").write_text(LADDER, encoding="utf-8")
     config = tmp_path / "tocsin.toml"
-    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = ["{rules}"]\n', encoding="utf-8")
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[rules]\npaths = ["{rules}"]\n{store_toml}',
+                      encoding="utf-8")
     settings = load_config(config)
-    db = open_database(settings.database_path)
+    db = open_store(settings)
     clock = SimulatedClock(T0)
     stage = Escalation(db, settings.escalation, clock, load_rulebook(settings.rule_paths).escalation)
     reports = [("Aleppo", n) for n in range(10)] + [("Hama", 10)]
@@ -41,9 +43,9 @@ def state(tmp_path: Path) -> Path:
 
 
 def test_situations_lists_each_situation_with_its_level_since_when_and_strongest_signals(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, store_toml: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = state(tmp_path)
+    config = state(tmp_path, store_toml)
     assert main(["situations", "--config", str(config), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(s["situation"], s["level"]) for s in listed] == [("place:Aleppo", "critical"), ("place:Hama", "watch")]
@@ -62,9 +64,9 @@ def test_situations_lists_each_situation_with_its_level_since_when_and_strongest
 
 
 def test_situations_show_gives_the_timeline_of_signals_and_level_changes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, store_toml: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = state(tmp_path)
+    config = state(tmp_path, store_toml)
     assert main(["situations", "--config", str(config), "show", "place:Aleppo", "--json"]) == 0
     events = json.loads(capsys.readouterr().out)  # one JSON array, like every command that lists state
     assert sum(event["event"] == "signal" for event in events) == 10
@@ -82,9 +84,9 @@ def test_situations_show_gives_the_timeline_of_signals_and_level_changes(
 
 
 def test_an_unknown_situation_is_an_error_that_names_the_known_ones(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, store_toml: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = state(tmp_path)
+    config = state(tmp_path, store_toml)
     assert main(["situations", "--config", str(config), "show", "place:Aleppp"]) == 1
     error = capsys.readouterr().err
     assert 'no situation "place:Aleppp"' in error and "place:Aleppo" in error

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "situations": ("situations", "the situations holding a level now (show KEY: one situation's timeline)"),
     "alerts": ("alerts", "list pending, dead and recent alerts; requeue dead ones"),
     "silence": ("silence", "add, list or expire silences"),
+    "store": ("store", "move the SQLite state into PostgreSQL (store migrate --to postgresql://...)"),
     "send-test": ("send_test", "send a test alert to one receiver and report the outcome"),
     "feedback": ("feedback", "record an alert as a false positive or an item as missed, for tocsin eval"),
     "completion": ("completion", "print a bash or zsh completion script for tocsin"),
