@@ -81,3 +81,12 @@ class ParseError(TocsinError):
 
 class StoreError(TocsinError):
     """The state database cannot be opened or migrated."""
+
+
+class StorageFailure(StoreError):
+    """The store could not write: its filesystem is full (`kind` "full") or its disk failed ("io"). The message
+    names the store and what would let it write again; the daemon carries on and writes once it can."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        self.kind = kind
+        super().__init__(message)

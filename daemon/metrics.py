@@ -12,7 +12,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
 
 polls = Counter(
-    "tocsin_polls", "Feed polls by outcome (changed, not_modified, unchanged, error, gone).",
+    "tocsin_polls", "Feed polls by outcome (changed, not_modified, unchanged, error, not_stored, gone).",
     ["outcome"], registry=REGISTRY,
 )
 fetch_seconds = Histogram(
@@ -36,6 +36,12 @@ leases_held = Gauge("tocsin_leases_held", "Feed polls and deliveries this instan
                     registry=REGISTRY)
 leader = Gauge("tocsin_leader", "1 while this instance holds the leader lease of the singleton jobs.",
                registry=REGISTRY)
+store_errors = Counter(
+    "tocsin_store_errors", "State database jobs that failed: full (no space left), io (the disk failed), other.",
+    ["kind"], registry=REGISTRY,
+)
+for _kind in ("full", "io", "other"):
+    store_errors.labels(_kind)  # every series from the start, at 0, so a rate() sees the first failure
 reloads = Counter("tocsin_reloads", "Configuration and rule reloads by outcome.", ["outcome"], registry=REGISTRY)
 loop_lag = Histogram(
     "tocsin_event_loop_lag_seconds", "How late the event loop ran a timer scheduled for now.",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
 from tocsin import __version__
-from tocsin.cli.common import EX_USAGE, collector_paused
+from tocsin.cli.common import EX_FAILURE, EX_USAGE, collector_paused, print_problems
 from tocsin.cli.redacted import redacted_output
+from tocsin.errors import StoreError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "poll feeds and send alerts until stopped"),
@@ -68,10 +70,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.whole_process = whole_process
     try:
         with redacted_output():
-            return int(args.handler(args))
+            return _handle(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # `tocsin alerts | head` closes our stdout early; that is not an error.
         sys.stderr.close()
         return 0
+
+
+def _handle(args: argparse.Namespace) -> int:
+    """The command, with what it did not catch reported inside the redacted output: a traceback printed by the
+    interpreter after `main` returns would bypass it, and its messages may hold a URL's password or a token."""
+    try:
+        return int(args.handler(args))
+    except StoreError as exc:
+        # The state store failed mid-command (a full disk, ...): its message names the store and the fix.
+        print_problems([str(exc)])
+        return EX_FAILURE
+    except BrokenPipeError:
+        raise
+    except Exception:
+        traceback.print_exc()
+        return EX_FAILURE

@@ -116,7 +116,7 @@ async def _run(settings: Settings, rules: RuleBook, *, once: bool, operations: O
 def once_status(counts: dict[str, int], pending_alerts: int) -> int:
     """EX_TEMPFAIL when the cycle ran but left something undone (a feed failed or is gone, an alert is still
     waiting for a receiver), so cron mails about it; EX_OK when everything went through."""
-    failed = counts[PollOutcome.ERROR.value] + counts[PollOutcome.GONE.value]
+    failed = sum(counts[outcome.value] for outcome in (PollOutcome.ERROR, PollOutcome.GONE, PollOutcome.NOT_STORED))
     if failed or pending_alerts:
         log.warning("run --once: %d feed(s) failed, %d alert deliver(ies) still pending; exit %d",
                     failed, pending_alerts, EX_TEMPFAIL)

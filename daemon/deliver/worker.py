@@ -138,13 +138,17 @@ class DeliveryWorker:
         `timeout_s`; returns how many deliveries remain pending (later retries included)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while True:
-            await self._cycle(ignore_wait=True)
-            remaining = deadline - loop.time()
-            if not self._inflight or remaining <= 0:
-                break
-            await asyncio.wait(list(self._inflight.values()), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        await self._record_finished()
+        try:
+            while True:
+                await self._cycle(ignore_wait=True)
+                remaining = deadline - loop.time()
+                if not self._inflight or remaining <= 0:
+                    break
+                await asyncio.wait(list(self._inflight.values()), timeout=remaining,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            await self._record_finished()
+        except database_errors() as exc:
+            log.warning("outbox unavailable, deliveries put off: %s", exc)
         self._last_gauges = 0.0
         self._update_gauges()
         return self.pending()
@@ -155,7 +159,11 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._record_finished()
+        try:
+            await self._record_finished()
+        except database_errors() as exc:
+            log.warning("%d delivery outcome(s) not written (%s); those alerts are sent again after the next start",
+                        len(self._finished), exc)
         for client in self._http.values():
             await client.aclose()
         self._http.clear()
@@ -188,7 +196,7 @@ class DeliveryWorker:
             batch = self._take_finished() if record else []
             now = self.clock.now()
             if batch or self.store.due_groups(now, ignore_wait=ignore_wait):
-                await self.db.run(self._write, batch, now, flush_groups=True, ignore_wait=ignore_wait)
+                await self._write_or_keep(batch, now, flush_groups=True, ignore_wait=ignore_wait)
             if batch:
                 self._update_gauges()
             started = self._start_due(now)
@@ -302,8 +310,18 @@ class DeliveryWorker:
         async with self.db.turn():
             batch = self._take_finished()
             if batch:
-                await self.db.run(self._write, batch, self.clock.now(), flush_groups=False)
+                await self._write_or_keep(batch, self.clock.now(), flush_groups=False)
                 self._update_gauges()
+
+    async def _write_or_keep(self, batch: list[tuple[Delivery, Outcome, bool]], now: datetime, *,
+                             flush_groups: bool, ignore_wait: bool = False) -> None:
+        """`_write` on the database thread; when the store fails (a full disk), the outcomes are kept for the next
+        try, so a delivery that went through is not sent again once the store writes."""
+        try:
+            await self.db.run(self._write, batch, now, flush_groups=flush_groups, ignore_wait=ignore_wait)
+        except database_errors():
+            self._finished[:0] = batch
+            raise
 
     def _take_finished(self) -> list[tuple[Delivery, Outcome, bool]]:
         batch, self._finished = self._finished, []

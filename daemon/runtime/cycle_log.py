@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 FAILED = frozenset({"error", "gone"})
 """Outcomes (PollOutcome values) that mean the feed could not be read."""
+NOT_STORED = "not_stored"
+"""The outcome of a feed read but not taken in: the state store failed."""
 
 
 class PollTally:
@@ -38,11 +40,17 @@ class PollTally:
         if not polled:
             return None
         failed = sum(self.outcomes[outcome] for outcome in FAILED)
+        not_stored = self.outcomes[NOT_STORED]
         parts = [f"{self.outcomes['changed']} changed", f"{self.outcomes['not_modified']} not modified",
                  f"{self.outcomes['unchanged']} unchanged", f"{failed} failed"]
+        if not_stored:
+            parts.append(f"{not_stored} not taken in")
         if self.outcomes["skipped"]:
             parts.append(f"{self.outcomes['skipped']} backing off")
         line = f"polled {polled} feed(s): {', '.join(parts)}; {self.new_items} new item(s), {self.alerts} alert(s)"
+        if not_stored:
+            return logging.WARNING, (f"{not_stored} feed(s) read but not taken in: the state store cannot write; "
+                                     f"they are read again at their next poll ({line})")
         if failed == polled:
             return logging.WARNING, f"0 of {polled} feed(s) reachable: network or DNS down? ({line})"
         return logging.INFO, line

@@ -44,6 +44,8 @@ class HealthReport:
     """When the most recent poll of any feed finished."""
     reload_error: str | None = None
     """Why the last reload failed (the service still runs, with its previous configuration: not unhealthy)."""
+    storage_error: str | None = None
+    """Why the state store cannot write, while it cannot (a full filesystem): polls and deliveries wait for it."""
     instance: dict[str, Any] | None = None
     """On a shared store: this instance's name, the instances alive, its leases, the leader (store/sharing.py)."""
 
@@ -85,15 +87,17 @@ def health_summary(report: HealthReport, probe: LoopLagProbe) -> tuple[bool, dic
     if not probe.responsive():
         problems.append(f"the event loop is lagging ({probe.last_lag_s:.3f}s late)")
     body: dict[str, Any] = {
-        # Degraded: serving (200), but the rules and configuration in force are not the files on disk, which a
-        # monitor should flag before the next restart picks up the broken files and exits 78.
-        "status": "unhealthy" if problems else "degraded" if report.reload_error else "ok",
+        # Degraded: serving (200), but something a monitor should flag: the rules and configuration in force are
+        # not the files on disk (the next restart picks up the broken files and exits 78), or the store cannot
+        # write, so new items wait (refetched once it can; the daemon resumes by itself).
+        "status": "unhealthy" if problems else "degraded" if report.reload_error or report.storage_error else "ok",
         "problems": problems,
         "scheduler_running": report.scheduler_running,
         "event_loop_lag_seconds": round(probe.last_lag_s, 6),
         "last_poll_at": iso(report.last_poll_at) if report.last_poll_at else None,
         "rules_loaded": report.rules_loaded,
         "reload_error": report.reload_error,
+        "storage_error": report.storage_error,
         "feeds": {
             "enabled": report.feeds_enabled,
             "failing": len(report.failing_feeds),

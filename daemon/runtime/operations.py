@@ -170,6 +170,7 @@ class Operations(ServiceObserver):
             rules_loaded=len(service.rules),
             last_poll_at=service.last_poll_at,
             reload_error=self.reloader.last_failure,
+            storage_error=service.db.storage_error,
             instance=service.db.sharing.overview() if service.db.sharing is not None else None,
         )
 
@@ -182,8 +183,9 @@ class Operations(ServiceObserver):
                  f"{status.feeds_gone} gone, {status.feeds_new} not polled yet",
                  f"last poll {_clock(status.last_poll_at)}",
                  f"{status.pending_alerts if status.pending_alerts is not None else '?'} alert(s) pending"]
-        if self.reloader.last_failure:
-            parts.insert(0, self.reloader.last_failure)
+        for problem in (self.service.db.storage_error, self.reloader.last_failure):
+            if problem:
+                parts.insert(0, problem)
         return "; ".join(parts)
 
     async def _keep_status_current(self) -> None:

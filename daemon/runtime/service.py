@@ -14,7 +14,7 @@ import gc
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,7 +26,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.config.feeds import FeedConfig
 from tocsin.deliver.worker import DeliveryWorker
-from tocsin.errors import FetchError, ParseError
+from tocsin.errors import FetchError, ParseError, StorageFailure
 from tocsin.items import Item
 from tocsin.parse.pool import Parser
 from tocsin.parse.source import FeedSource
@@ -71,6 +71,8 @@ class PollOutcome(StrEnum):
     NOT_MODIFIED = "not_modified"
     UNCHANGED = "unchanged"
     ERROR = "error"
+    NOT_STORED = "not_stored"
+    """Fetched, but the store failed to take the items in (a full disk): fetched again at the next poll."""
     GONE = "gone"
     SKIPPED = "skipped"
 
@@ -283,7 +285,8 @@ class Service:
         if self._fetcher is not None:
             await self._fetcher.close()
         await asyncio.to_thread(self.parser.close)
-        await self.db.run(self.states.flush)
+        async with self._unless_the_store_fails("feed health of the last polls"):
+            await self.db.run(self.states.flush)
         self.db.close()
         self._release_state_lock()
 
@@ -396,12 +399,16 @@ class Service:
         checked_at = state.entries_checked_at if parsed.passed_over else now
         fetched = _Fetched(result, now, self._next_poll(feed, now), body_hash, warning, taken_in,
                            checked_at)
-        async with self.db.turn():
-            if self._feeds.get(name) is not feed:
-                return PollOutcome.SKIPPED
-            # Rules, escalation, routing and the commit (with its fsync, and now and then a WAL checkpoint) run
-            # on the database thread; the event loop goes on with other polls, timers and deliveries meanwhile.
-            ingested = await self.db.run(self._ingest, feed, recent, silent, fetched)
+        try:
+            async with self.db.turn():
+                if self._feeds.get(name) is not feed:
+                    return PollOutcome.SKIPPED
+                # Rules, escalation, routing and the commit (with its fsync, and now and then a WAL checkpoint) run
+                # on the database thread; the event loop goes on with other polls, timers and deliveries meanwhile.
+                ingested = await self.db.run(self._ingest, feed, recent, silent, fetched)
+        except database_errors() as exc:
+            await self._record_not_stored(feed, exc, result.status)
+            return PollOutcome.NOT_STORED
         self._recovered(feed, state)
         self.tally.ingested(ingested.new_items, len(ingested.alerts))
         metrics.items.labels("new").inc(ingested.new_items)
@@ -451,13 +458,33 @@ class Service:
         interval = self.settings.feed_interval(feed)
         policy = Backoff(base=interval, maximum=max(self.settings.polling.backoff_max, interval))
         next_poll_at = now + policy.delay(failures, retry_after)
-        await self.db.run(self.states.record_failure, feed.name, error=error, status=status, now=now,
-                          next_poll_at=next_poll_at)
+        await self._write_failure(feed, error, status, now, next_poll_at)
         self._scheduler.postpone(feed.name, next_poll_at)
         log.warning('feed "%s": %s (failure %d; next try %s)', feed.name, error, failures,
                     next_poll_at.isoformat(timespec="seconds"), extra={"feed": feed.name})
         self._update_failing_gauge()
         return PollOutcome.ERROR
+
+    async def _record_not_stored(self, feed: FeedConfig, exc: Exception, status: int) -> None:
+        """An ingest that the store failed: nothing of it was committed, the feed's state included, so the next
+        poll fetches the same items again. The feed counts as failing, without a backoff (not the feed's fault)."""
+        now = self.clock.now()
+        next_poll_at = self._next_poll(feed, now)
+        await self._write_failure(feed, str(exc), status, now, next_poll_at)
+        if isinstance(exc, StorageFailure):
+            # The store said what is wrong once (store/db.py); one such line per feed would bury it.
+            log.info('feed "%s": fetched, not taken in while the store cannot write; polled again at %s',
+                     feed.name, next_poll_at.isoformat(timespec="seconds"), extra={"feed": feed.name})
+        else:
+            log.warning('feed "%s": fetched, not taken in (%s); polled again at %s', feed.name, exc,
+                        next_poll_at.isoformat(timespec="seconds"), extra={"feed": feed.name})
+        self._update_failing_gauge()
+
+    async def _write_failure(self, feed: FeedConfig, error: str, status: int | None, now: datetime,
+                             next_poll_at: datetime) -> None:
+        with contextlib.suppress(*database_errors()):  # held in memory until the store can write (FeedStates)
+            await self.db.run(self.states.record_failure, feed.name, error=error, status=status, now=now,
+                              next_poll_at=next_poll_at)
 
     # -- scheduling helpers ----------------------------------------------------------------------------------
 
@@ -488,10 +515,24 @@ class Service:
         self.tally.log_and_reset()
 
     async def _flush(self) -> None:
-        await self.states.flush_in_chunks()
+        async with self._unless_the_store_fails("feed health"):
+            await self.states.flush_in_chunks()
 
     async def _tick(self) -> None:
-        await self._singleton(self.pipeline.tick)
+        async with self._unless_the_store_fails("reminders and situation decay"):
+            await self._singleton(self.pipeline.tick)
+
+    @contextlib.asynccontextmanager
+    async def _unless_the_store_fails(self, what: str) -> AsyncIterator[None]:
+        """A periodic job that the store failed is put off to its next run: it neither ends the cycle nor fills
+        the log with tracebacks, and a full or failing disk is already in /healthz and logged once (store/db.py)."""
+        try:
+            yield
+        except database_errors() as exc:
+            if self.db.storage_error is None:
+                log.error("%s not written, tried again later: %s", what, exc)
+            else:
+                log.debug("%s not written while the store cannot write", what)
 
     async def _singleton(self, job: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run a singleton job on the database thread; on a shared store only while this instance leads, inside
@@ -552,6 +593,10 @@ class Service:
         return outcome
 
     async def _prune(self) -> None:
+        async with self._unless_the_store_fails("pruning of seen items"):
+            await self._prune_chunks()
+
+    async def _prune_chunks(self) -> None:
         dropped = 0
         while True:
             chunk = await self._singleton(self.pipeline.prune, limit=PRUNE_ROWS_PER_COMMIT)

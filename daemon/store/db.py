@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import re
 import sqlite3
@@ -16,15 +17,23 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
-from tocsin.errors import StoreError
+from tocsin.errors import StorageFailure, StoreError
 from tocsin.redaction import redact
-from tocsin.store.sql import Connection, Dialect
+from tocsin.store.sql import Connection, Dialect, database_errors
 
 if TYPE_CHECKING:
     from tocsin.store.sharing import Sharing
 
 P = ParamSpec("P")
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+"""PRAGMA journal_size_limit: a checkpoint that starts the write-ahead log over also cuts its file back to this, so
+a burst of writes does not keep the log at its peak size on the state filesystem."""
+FREE_SPACE_NEEDED = 2 * WAL_SIZE_LIMIT
+"""What a full state filesystem is asked to free: room for the log to grow to its limit, and for the database file
+to take in a checkpoint of as much."""
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -71,6 +80,11 @@ class Database:
         self._job_running = False
         self._turn: asyncio.Lock | None = None
         self._turn_holder: asyncio.Task[Any] | None = None
+        self.storage_error: str | None = None
+        """Why the store cannot write, from a job's failure until a write commits again (a full filesystem, a
+        failing disk): /healthz shows it."""
+        self._truncate_due = False
+        """A write failed for want of room: cut the log back before the next job, once space allows."""
 
     @property
     def connection(self) -> Connection:
@@ -134,7 +148,7 @@ class Database:
         async with self.turn():
             loop = asyncio.get_running_loop()
             self._job_running = True
-            job = loop.run_in_executor(self._thread(), functools.partial(work, *args, **kwargs))
+            job = loop.run_in_executor(self._thread(), self._job, functools.partial(work, *args, **kwargs))
             try:
                 return await asyncio.shield(job)
             except asyncio.CancelledError:
@@ -148,6 +162,60 @@ class Database:
                 raise
             finally:
                 self._job_running = False
+
+    def _job(self, work: Callable[[], T]) -> T:
+        """On the database thread: `work`, the log first cut back if a storage failure asked for it, and a failure
+        of the database recorded (a full or failing disk raised as StorageFailure)."""
+        if self._truncate_due:
+            self._truncate_due = not self._truncate_log()
+        try:
+            return work()
+        except database_errors() as exc:
+            failure = self._failed(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    def _failed(self, exc: Exception) -> Exception:
+        """Count a failed job in tocsin_store_errors_total and keep a storage failure in `storage_error` until a
+        write commits; returns what to raise (a StorageFailure for a full or failing disk, else `exc`)."""
+        # The daemon's registry, imported by the daemon anyway: not by every command that opens the store.
+        from tocsin import metrics
+
+        failure = exc if isinstance(exc, StorageFailure) else self.storage_failure(exc)
+        metrics.store_errors.labels(failure.kind if failure is not None else "other").inc()
+        if failure is None:
+            return exc
+        if self.storage_error is None:
+            log.error("%s", failure)
+        self.storage_error = str(failure)
+        self._truncate_due = True
+        return failure
+
+    def _wrote(self) -> None:
+        """A write committed: whatever kept the store from writing is over."""
+        if self.storage_error is not None:
+            self.storage_error = None
+            log.info("%s: the state database is written again", self.name)
+
+    def storage_failure(self, exc: BaseException) -> StorageFailure | None:
+        """`exc` as a StorageFailure when it says the store has no room or its disk failed; None otherwise."""
+        kind = self._storage_kind(exc)
+        return StorageFailure(self._storage_advice(kind, exc), kind=kind) if kind is not None else None
+
+    def _storage_kind(self, exc: BaseException) -> str | None:
+        # A server's SQLSTATE: 53100 disk_full, 58030 io_error.
+        return {"53100": "full", "58030": "io"}.get(str(getattr(exc, "sqlstate", "")))
+
+    def _storage_advice(self, kind: str, exc: BaseException) -> str:
+        if kind == "full":
+            return (f"{self.name}: the database server's disk is full ({exc}); free space there, and tocsin "
+                    "writes again by itself")
+        return f"{self.name}: the database server cannot write to its disk ({exc}); check that disk"
+
+    def _truncate_log(self) -> bool:
+        """Cut the write-ahead log back to nothing; True when done (a server store has no log of ours)."""
+        return True
 
     def _thread(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -210,10 +278,43 @@ class SqliteDatabase(Database):
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            # After a full disk or an I/O error (in a statement or in the COMMIT) SQLite may have rolled back by
+            # itself: ROLLBACK what is still open, and raise the failure as one a person can act on.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            failure = self.storage_failure(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+        self._wrote()
+
+    def _storage_kind(self, exc: BaseException) -> str | None:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if not isinstance(exc, sqlite3.Error) or code is None:
+            return None
+        return {sqlite3.SQLITE_FULL: "full", sqlite3.SQLITE_IOERR: "io"}.get(code & 0xFF)
+
+    def _storage_advice(self, kind: str, exc: BaseException) -> str:
+        folder = self.path.parent
+        if kind == "io":
+            return f"{self.path}: the state database cannot be written ({exc}); check the disk holding {folder}"
+        try:
+            free = os.statvfs(folder)
+            available = f"{_mib(free.f_bavail * free.f_frsize)} free"
+        except OSError:
+            available = "free space unknown"
+        return (f"{self.path}: the state filesystem is full ({exc}; {available} on the filesystem holding "
+                f"{folder}): free at least {_mib(FREE_SPACE_NEEDED)} there. Polls go on and their items are "
+                "taken in once it can write again")
+
+    def _truncate_log(self) -> bool:
+        try:
+            busy = self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False  # still no room to copy the log into the database
+        return not busy
 
     def _close_connections(self) -> None:
         if self._reader is not None:
@@ -247,6 +348,7 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
         connection.execute(f"PRAGMA synchronous={synchronous.upper()}")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.execute("PRAGMA busy_timeout=10000")
+        connection.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         # 32 MiB of page cache (the default is 2 MiB): the story index and seen items are random-access B-trees,
         # and at 100k items in the story window the default cache made every insert a page miss.
         connection.execute("PRAGMA cache_size=-32768")
@@ -257,6 +359,10 @@ def open_database(path: Path | str, synchronous: Literal["normal", "full"] = "fu
         connection.close()
         raise StoreError(f"{path}: the state database is unusable ({exc}); restore a backup or move it away") from exc
     return SqliteDatabase(connection, db_path, in_memory=in_memory)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def _existence_marker(db_path: Path) -> Path:

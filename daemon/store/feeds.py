@@ -14,11 +14,13 @@ from tocsin.alerts import iso
 from tocsin.config.feeds import FeedConfig
 from tocsin.store.db import Database, chunks, moment, stamp, stored_text
 from tocsin.store.seen import REFRESH_AFTER
+from tocsin.store.sql import database_errors
 from tocsin.urls import redact_url
 
 FLUSH_ROWS_PER_COMMIT = 250
 """Touches written per transaction by `flush_in_chunks`: one database-thread job each, so polls' ingests take
 their turns in between."""
+_NAMES_PER_QUERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +104,36 @@ class _Touch:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A failed poll that could not be written because the store itself failed (a full disk): held, shown and
+    counted like a written one, and written by a later flush unless a success was recorded after it."""
+
+    error: str
+    status: int | None
+    now: datetime
+    next_poll_at: datetime
+    failures: int
+    """Consecutive failures, this one included."""
+
+    def superseded(self, last_success_at: datetime | None) -> bool:
+        return last_success_at is not None and last_success_at >= self.now
+
+    def apply(self, state: FeedState) -> FeedState:
+        if self.superseded(state.last_success_at):
+            return state
+        return replace(
+            state, last_status=self.status, last_error=stored_text(self.error), last_error_at=self.now,
+            next_poll_at=self.next_poll_at, consecutive_failures=self.failures,
+        )
+
+
 class FeedStates:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._touches: dict[str, _Touch] = {}
-        self._touches_lock = threading.Lock()
+        self._pending: dict[str, _Touch | _Failure] = {}
+        """Outcomes not written yet: touches (written in batches), failures the store could not write."""
+        self._pending_lock = threading.Lock()
         """Polls touch on the event loop while a flush or an ingest on the database thread takes touches away."""
 
     def sync(self, feeds: Sequence[FeedConfig]) -> None:
@@ -145,13 +172,15 @@ class FeedStates:
         return [self._current(_from_row(row)) for row in rows]
 
     def _current(self, state: FeedState) -> FeedState:
-        touch = self._touches.get(state.name)
-        return touch.apply(state) if touch else state
+        pending = self._pending.get(state.name)
+        return pending.apply(state) if pending else state
 
-    def _forget_touch(self, name: str) -> None:
-        """A written outcome supersedes the feed's pending touch."""
-        with self._touches_lock:
-            self._touches.pop(name, None)
+    def _forget(self, name: str, *, failures_too: bool = True) -> None:
+        """A written outcome supersedes the feed's pending one. A held failure may stay past a written success:
+        the success's time supersedes it (`_Failure.superseded`), and one that is not written stays in force."""
+        with self._pending_lock:
+            if failures_too or isinstance(self._pending.get(name), _Touch):
+                self._pending.pop(name, None)
 
     def touch(
         self, name: str, *, status: int, now: datetime, next_poll_at: datetime, etag: str | None,
@@ -159,53 +188,72 @@ class FeedStates:
     ) -> None:
         """A poll that found nothing new. Most polls are these, so they are kept in memory and written together
         by `flush` (one commit instead of one fsync per feed); a crash loses only timestamps."""
-        with self._touches_lock:
-            self._touches[name] = _Touch(status, now, next_poll_at, etag, last_modified)
+        with self._pending_lock:
+            self._pending[name] = _Touch(status, now, next_poll_at, etag, last_modified)
 
     def flush(self) -> None:
-        """Write the pending touches in one transaction (start-up, reload, shutdown: nothing else is waiting)."""
-        self._write(self._pending())
+        """Write the pending touches and held failures in one transaction (start-up, reload, shutdown: nothing
+        else is waiting)."""
+        self._write(self._unwritten())
 
     async def flush_in_chunks(self, rows_per_commit: int = FLUSH_ROWS_PER_COMMIT) -> None:
         """Write the pending touches a chunk per transaction on the database thread: at the end of a 5,000-feed
         cycle one transaction held the event loop for about a second, and a chunk's commit may meet a WAL
         checkpoint."""
-        pending = self._pending()
+        pending = self._unwritten()
         for chunk in chunks(pending, rows_per_commit):
             await self.db.run(self._write, chunk)
 
-    def _pending(self) -> list[tuple[str, _Touch]]:
-        with self._touches_lock:
-            return list(self._touches.items())
+    def _unwritten(self) -> list[tuple[str, _Touch | _Failure]]:
+        with self._pending_lock:
+            return list(self._pending.items())
 
-    def _write(self, touches: Sequence[tuple[str, _Touch]]) -> None:
-        # Polls go on while a chunked flush runs: a touch that was replaced or superseded by a written outcome
+    def _write(self, outcomes: Sequence[tuple[str, _Touch | _Failure]]) -> None:
+        # Polls go on while a chunked flush runs: an outcome that was replaced or superseded by a written one
         # (record_parsed, record_failure, mark_gone) since the flush began must not overwrite it.
-        with self._touches_lock:
-            current = [(name, touch) for name, touch in touches if self._touches.get(name) is touch]
+        with self._pending_lock:
+            current = [(name, outcome) for name, outcome in outcomes if self._pending.get(name) is outcome]
         if not current:
             return
+        touches = [(name, outcome) for name, outcome in current if isinstance(outcome, _Touch)]
+        failures = [(name, outcome) for name, outcome in current if isinstance(outcome, _Failure)]
         with self.db.transaction() as connection:
-            connection.executemany(
-                "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
-                "next_poll_at = ?, etag = ?, last_modified = ? WHERE name = ?",
-                [
-                    (touch.status, stamp(touch.now), stamp(touch.next_poll_at), touch.etag,
-                     touch.last_modified, name)
-                    for name, touch in current
-                ],
-            )
-        with self._touches_lock:
-            for name, touch in current:
-                if self._touches.get(name) is touch:
-                    del self._touches[name]
+            if touches:
+                connection.executemany(
+                    "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
+                    "next_poll_at = ?, etag = ?, last_modified = ? WHERE name = ?",
+                    [
+                        (touch.status, stamp(touch.now), stamp(touch.next_poll_at), touch.etag,
+                         touch.last_modified, name)
+                        for name, touch in touches
+                    ],
+                )
+            if failures:
+                connection.executemany(
+                    "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
+                    "consecutive_failures = ? WHERE name = ? AND (last_success_at IS NULL OR last_success_at < ?)",
+                    [
+                        (failure.status, stored_text(failure.error), stamp(failure.now), stamp(failure.next_poll_at),
+                         failure.failures, name, stamp(failure.now))
+                        for name, failure in failures
+                    ],
+                )
+        with self._pending_lock:
+            for name, outcome in current:
+                if self._pending.get(name) is outcome:
+                    del self._pending[name]
 
     def unhealthy(self) -> list[FeedState]:
         """Feeds whose last poll failed, or that are gone: one query, no flush (pending touches are applied)."""
-        rows = self.db.reader.execute(
-            "SELECT * FROM feed_state WHERE consecutive_failures > 0 OR gone = 1 ORDER BY name"
-        ).fetchall()
-        states = [self._current(_from_row(row)) for row in rows]
+        reader = self.db.reader
+        rows = reader.execute("SELECT * FROM feed_state WHERE consecutive_failures > 0 OR gone = 1").fetchall()
+        held = [name for name, outcome in self._unwritten() if isinstance(outcome, _Failure)]
+        for names in chunks(held, _NAMES_PER_QUERY):
+            rows += reader.execute(
+                f"SELECT * FROM feed_state WHERE name IN ({','.join('?' * len(names))}) "
+                "AND consecutive_failures = 0 AND gone = 0", names,
+            ).fetchall()
+        states = sorted((self._current(_from_row(row)) for row in rows), key=lambda state: state.name)
         return [state for state in states if state.health in ("failing", "gone")]
 
     def count_unhealthy(self) -> int:
@@ -214,15 +262,15 @@ class FeedStates:
     def health_counts(self, names: Collection[str]) -> Counter[str]:
         """How many of these feeds are ok, failing, gone or new. For the status line, refreshed while polls run:
         reading every row as a FeedState (`all`) held the event loop for 120 ms at 5,000 feeds."""
-        rows = self.db.reader.execute(
-            "SELECT name, gone, consecutive_failures > 0, last_success_at IS NOT NULL FROM feed_state"
-        )
+        rows = self.db.reader.execute("SELECT name, gone, consecutive_failures > 0, last_success_at FROM feed_state")
         counts: Counter[str] = Counter()
-        for name, gone, failing, succeeded in rows:
+        for name, gone, failing, last_success_at in rows:
             if name in names:
-                touched = name in self._touches
-                counts[_health(gone=bool(gone), failing=bool(failing) and not touched,
-                               succeeded=bool(succeeded) or touched)] += 1
+                pending = self._pending.get(name)
+                touched = isinstance(pending, _Touch)
+                held = isinstance(pending, _Failure) and not pending.superseded(moment(last_success_at))
+                counts[_health(gone=bool(gone), failing=(bool(failing) and not touched) or held,
+                               succeeded=last_success_at is not None or touched)] += 1
         return counts
 
     def record_parsed(
@@ -232,7 +280,7 @@ class FeedStates:
     ) -> None:
         """A poll that fetched and parsed a new body (written at once, in the caller's transaction, so the entries
         are known only if their items were taken in)."""
-        self._forget_touch(name)
+        self._forget(name, failures_too=False)
         self.db.connection.execute(
             "UPDATE feed_state SET last_status = ?, last_success_at = ?, consecutive_failures = 0, "
             "next_poll_at = ?, etag = ?, last_modified = ?, items_total = items_total + ?, body_hash = ?, "
@@ -247,21 +295,33 @@ class FeedStates:
     def record_failure(
         self, name: str, *, error: str, status: int | None, now: datetime, next_poll_at: datetime
     ) -> int:
-        """Count a failure; returns the number of consecutive failures so far."""
-        self._forget_touch(name)
-        with self.db.transaction() as connection:
-            connection.execute(
-                "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
-                "consecutive_failures = consecutive_failures + 1 WHERE name = ?",
-                (status, stored_text(error), stamp(now), stamp(next_poll_at), name),
-            )
-            row = connection.execute(
-                "SELECT consecutive_failures FROM feed_state WHERE name = ?", (name,)
-            ).fetchone()
+        """Count a failure; returns the number of consecutive failures so far. When the store cannot write it (a
+        full disk), the failure is held and counted as if written, the next flush writes it, and the store's error
+        is raised."""
+        held = self._pending.get(name)
+        earlier = held.failures if isinstance(held, _Failure) else 0
+        self._forget(name)
+        try:
+            with self.db.transaction() as connection:
+                connection.execute(
+                    "UPDATE feed_state SET last_status = ?, last_error = ?, last_error_at = ?, next_poll_at = ?, "
+                    "consecutive_failures = CASE WHEN consecutive_failures > ? THEN consecutive_failures ELSE ? END "
+                    "+ 1 WHERE name = ?",
+                    (status, stored_text(error), stamp(now), stamp(next_poll_at), earlier, earlier, name),
+                )
+                row = connection.execute(
+                    "SELECT consecutive_failures FROM feed_state WHERE name = ?", (name,)
+                ).fetchone()
+        except database_errors():
+            state = self.get(name)
+            failures = max(state.consecutive_failures if state else 0, earlier) + 1
+            with self._pending_lock:
+                self._pending[name] = _Failure(error, status, now, next_poll_at, failures)
+            raise
         return int(row[0]) if row else 0
 
     def mark_gone(self, name: str, *, error: str, now: datetime) -> None:
-        self._forget_touch(name)
+        self._forget(name)
         self.db.connection.execute(
             "UPDATE feed_state SET gone = 1, last_status = 410, last_error = ?, last_error_at = ?, "
             "next_poll_at = NULL, consecutive_failures = consecutive_failures + 1 WHERE name = ?",

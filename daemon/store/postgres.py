@@ -219,6 +219,7 @@ class PostgresDatabase(Database):
             return
         with connection.raw.transaction():
             yield connection
+        self._wrote()
 
     def _close_connections(self) -> None:
         for connection in (self._reader, self._connection):

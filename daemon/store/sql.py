@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
+from tocsin.errors import StorageFailure
+
 Dialect = Literal["sqlite", "postgresql"]
 
 
@@ -53,7 +55,9 @@ def json_elements(dialect: Dialect, column: str, alias: str) -> str:
 
 
 def database_errors() -> tuple[type[Exception], ...]:
-    """The exceptions a store raises when the database itself fails (not tocsin's own StoreError)."""
+    """The exceptions a store raises when the database itself fails: the driver's, and StorageFailure (what a
+    full or failing disk is raised as), not tocsin's other StoreErrors."""
     # psycopg only when store/postgres.py loaded it: a SQLite daemon never imports the driver.
     psycopg = sys.modules.get("psycopg")
-    return (sqlite3.Error, psycopg.Error) if psycopg is not None else (sqlite3.Error,)
+    drivers = (sqlite3.Error, psycopg.Error) if psycopg is not None else (sqlite3.Error,)
+    return (StorageFailure, *drivers)
