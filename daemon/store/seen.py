@@ -46,12 +46,23 @@ class SeenItems:
         stamp = int(now.timestamp())
         stale = stamp - int(REFRESH_AFTER.total_seconds())
         connection.executemany(
-            "INSERT INTO seen_items (key, seen_at) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at",
-            ((key, stamp) for key in batch_keys if known.get(key, stale) <= stale),
+            "UPDATE seen_items SET seen_at = ? WHERE key = ?",
+            ((stamp, key) for key, seen_at in known.items() if seen_at <= stale),
         )
-        # New only if no key was known: a known link under a new guid is the same article re-published.
-        return [item for item, keys in candidates if known.keys().isdisjoint(keys)]
+        # A key is new only if this insert wrote it: another instance on a shared store may have committed it
+        # since the lookup (the insert waits for that instance's transaction, then does nothing).
+        unknown = [key for key in batch_keys if key not in known]
+        inserted: set[bytes] = set()
+        for chunk in chunks(unknown, _LOOKUP_CHUNK):
+            rows = connection.execute(
+                f"INSERT INTO seen_items (key, seen_at) VALUES {','.join(['(?, ?)'] * len(chunk))}"
+                " ON CONFLICT (key) DO NOTHING RETURNING key",
+                [value for key in chunk for value in (key, stamp)],
+            ).fetchall()
+            inserted.update(bytes(row[0]) for row in rows)
+        seen_before = known.keys() | (set(unknown) - inserted)
+        # New only if no key was seen before: a known link under a new guid is the same article re-published.
+        return [item for item, keys in candidates if seen_before.isdisjoint(keys)]
 
     def prune(self, older_than: datetime, limit: int | None = None) -> int:
         """Forget items last seen before `older_than`, at most `limit` of them (the oldest first); returns how
