@@ -18,7 +18,7 @@ from tocsin.store.seen import SeenItems
 
 pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'tocsin[postgres]')")
 
-from tocsin.store.postgres import PostgresDatabase, open_postgres  # noqa: E402
+from tocsin.store.postgres import PostgresDatabase, open_postgres
 
 ROUNDS = 5
 

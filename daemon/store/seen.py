@@ -54,12 +54,12 @@ class SeenItems:
         unknown = [key for key in batch_keys if key not in known]
         inserted: set[bytes] = set()
         for chunk in chunks(unknown, _LOOKUP_CHUNK):
-            rows = connection.execute(
+            written = connection.execute(
                 f"INSERT INTO seen_items (key, seen_at) VALUES {','.join(['(?, ?)'] * len(chunk))}"
                 " ON CONFLICT (key) DO NOTHING RETURNING key",
                 [value for key in chunk for value in (key, stamp)],
             ).fetchall()
-            inserted.update(bytes(row[0]) for row in rows)
+            inserted.update(bytes(row[0]) for row in written)
         seen_before = known.keys() | (set(unknown) - inserted)
         # New only if no key was seen before: a known link under a new guid is the same article re-published.
         return [item for item, keys in candidates if seen_before.isdisjoint(keys)]
