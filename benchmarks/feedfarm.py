@@ -11,8 +11,11 @@ the mix is the same on every run:
 - latency mode: every feed sends a changed body whose one new item is a crisis report the default rules match,
   and the farm records when it sent each such item (GET /__sent), so a webhook receiver can time the alert.
 
-The first poll of any feed (no validators) is a 200 with the full body. Control endpoints: GET /__stats (counts
-since the last reset), POST /__reset, POST /__mode/<mode>. The farm stops by itself (see localserver).
+With --headlines FILE (JSON lines with "title" and "description", gzip or plain, such as the BBC and CNN headlines of
+../shared/peerbench), every item outside latency mode is a real headline instead: feed i shows its own run of
+them from offset 97*i, as the peerbench feed server does, so new items bring real wording to matching and
+escalation. The first poll of any feed (no validators) is a 200 with the full body. Control endpoints: GET
+/__stats (counts since the last reset), POST /__reset, POST /__mode/<mode>. The farm stops by itself (see localserver).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
+from pathlib import Path
 from typing import Literal
 
 from benchmarks.localserver import Limits, Request, Response, ServerProcess, serve
@@ -85,8 +89,22 @@ def new_items_per_change(index: int, version: int) -> int:
     return 1 + (index * 31 + version * 17) % 5
 
 
+Headline = tuple[str, str]
+"""(title, description) of a real news item."""
+
+
+def read_headlines(path: Path) -> list[Headline]:
+    """The distinct headlines of a JSON-lines file (gzip when its name ends in .gz), in file order."""
+    data = path.read_bytes()
+    text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return list(dict.fromkeys((record["title"] or "", record.get("description") or "") for record in records))
+
+
 class Farm:
-    def __init__(self, feed_count: int, mode: Mode, items_per_feed: int = ITEMS_PER_FEED) -> None:
+    def __init__(self, feed_count: int, mode: Mode, items_per_feed: int = ITEMS_PER_FEED,
+                 headlines: list[Headline] | None = None) -> None:
+        self.headlines = headlines or []
         self.feed_count = feed_count
         self.items_per_feed = items_per_feed
         self.mode: Mode = mode
@@ -163,7 +181,10 @@ class Farm:
         published = self.epoch + timedelta(minutes=sequence)
         # In latency mode every new item is crisis news, so that each poll has something to alert on.
         new_in_latency_mode = self.mode == "latency" and sequence > ITEMS_PER_FEED
-        title, summary = article(index, sequence, published, crisis=new_in_latency_mode)
+        if self.headlines and not new_in_latency_mode:
+            title, summary = self.headlines[(97 * index + sequence) % len(self.headlines)]
+        else:
+            title, summary = article(index, sequence, published, crisis=new_in_latency_mode)
         return (
             f"<item><title>{escape(title)}</title>"
             f"<link>https://news{index % 97}.example/{index}/{sequence}?utm_source=rss</link>"
@@ -234,11 +255,13 @@ class FeedFarmProcess(ServerProcess):
     """The benchmark's handle on a running farm."""
 
     def __init__(self, feed_count: int, mode: Mode = "realistic", max_seconds: float = 900.0,
-                 max_requests: int = 1_000_000, items_per_feed: int = ITEMS_PER_FEED) -> None:
+                 max_requests: int = 1_000_000, items_per_feed: int = ITEMS_PER_FEED,
+                 headlines: Path | None = None) -> None:
         super().__init__("benchmarks.feedfarm", ["--feeds", str(feed_count), "--mode", mode,
                                                  "--max-seconds", str(max_seconds),
                                                  "--max-requests", str(max_requests),
-                                                 "--items-per-feed", str(items_per_feed)])
+                                                 "--items-per-feed", str(items_per_feed),
+                                                 *(["--headlines", str(headlines)] if headlines else [])])
         self.feed_count = feed_count
 
     def feed_url(self, index: int) -> str:
@@ -267,8 +290,9 @@ def main() -> None:
     parser.add_argument("--ports", type=int, default=1, help="listen on this many ports (feeds spread over them)")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="stop after this long")
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="stop after this many requests")
+    parser.add_argument("--headlines", type=Path, help="JSON lines of real headlines to serve as the items")
     args = parser.parse_args()
-    farm = Farm(args.feeds, args.mode, args.items_per_feed)
+    farm = Farm(args.feeds, args.mode, args.items_per_feed, read_headlines(args.headlines) if args.headlines else None)
     asyncio.run(serve(farm.handle, args.ports, Limits(args.max_seconds, args.max_requests),
                       {"feeds": args.feeds, "mode": args.mode}))
 
