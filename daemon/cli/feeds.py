@@ -27,9 +27,7 @@ from tocsin.cli.common import (
 )
 from tocsin.cli.table import Cell, render_table
 from tocsin.config import load_config
-from tocsin.config.feed_list import add_feeds, choose, feed_tables
 from tocsin.errors import ConfigError, ParseError
-from tocsin.parse.opml import Subscription, read_opml, write_opml
 from tocsin.store.feeds import FeedState, FeedStates
 from tocsin.units import format_duration
 from tocsin.urls import redact_url, url_secrets
@@ -55,6 +53,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def handle_import(args: argparse.Namespace) -> int:
+    # Imported here: `tocsin feeds` itself should not pay for tomlkit and the OPML reader.
+    from tocsin.config.feed_list import add_feeds, choose, feed_tables
+    from tocsin.parse.opml import read_opml
+
     try:
         listed = read_opml(args.opml.read_bytes(), str(args.opml))
     except (OSError, ParseError) as exc:
@@ -107,6 +109,8 @@ def _rewrite(path: Path, edit: Callable[[str], str]) -> None:
 
 
 def handle_export(args: argparse.Namespace) -> int:
+    from tocsin.parse.opml import Subscription, write_opml
+
     try:
         settings = load_config(args.config)
     except ConfigError as exc:
