@@ -42,7 +42,7 @@ def silence_list(tmp_path: Path) -> list[str]:
 
 
 def situations(tmp_path: Path) -> list[str]:
-    return ["situations", "--config", str(situations_state(tmp_path))]
+    return ["situations", "--config", str(situations_state(tmp_path, store_toml=""))]  # "": SQLite in state_dir
 
 
 def replay(_tmp_path: Path) -> list[str]:
