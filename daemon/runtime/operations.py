@@ -21,6 +21,7 @@ from tocsin.runtime.health import HealthReport, HealthServer
 from tocsin.runtime.reload import Loader, Reloader
 from tocsin.runtime.service import PollOutcome, Service, ServiceObserver
 from tocsin.runtime.systemd import Notifier, run_watchdog, watchdog_interval_s
+from tocsin.store.sql import database_errors
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,12 @@ class Operations(ServiceObserver):
         while True:
             await self._status_dirty.wait()
             self._status_dirty.clear()
-            self.notifier.status(self.status_text())
+            try:
+                text = self.status_text()
+            except database_errors() as exc:
+                # The store is down for a moment (a PostgreSQL restart): say so; the next status says the rest.
+                text = f"state store unreachable: {str(exc).strip().splitlines()[0]}"
+            self.notifier.status(text)
             await asyncio.sleep(STATUS_EVERY_S)
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tocsin.errors import StoreError
+from tocsin.errors import StoreError, StoreUnreachable
 from tocsin.store import leases
 from tocsin.store.db import Database, migrations
 from tocsin.store.sharing import Sharing, instance_name
@@ -206,7 +206,10 @@ class PostgresDatabase(Database):
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.raw.close()
-        return PgConnection(connect(self._url, self._password))
+        try:
+            return PgConnection(connect(self._url, self._password))
+        except StoreError as exc:
+            raise StoreUnreachable(str(exc)) from exc.__cause__
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:

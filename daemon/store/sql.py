@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
-from tocsin.errors import StorageFailure
+from tocsin.errors import StorageFailure, StoreUnreachable
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -55,9 +55,10 @@ def json_elements(dialect: Dialect, column: str, alias: str) -> str:
 
 
 def database_errors() -> tuple[type[Exception], ...]:
-    """The exceptions a store raises when the database itself fails: the driver's, and StorageFailure (what a
-    full or failing disk is raised as), not tocsin's other StoreErrors."""
+    """The exceptions a store raises when the database itself fails: the driver's, StorageFailure (what a full or
+    failing disk is raised as) and StoreUnreachable (a lost PostgreSQL connection not yet back), not tocsin's
+    other StoreErrors."""
     # psycopg only when store/postgres.py loaded it: a SQLite daemon never imports the driver.
     psycopg = sys.modules.get("psycopg")
     drivers = (sqlite3.Error, psycopg.Error) if psycopg is not None else (sqlite3.Error,)
-    return (StorageFailure, *drivers)
+    return (StorageFailure, StoreUnreachable, *drivers)
