@@ -37,10 +37,11 @@ ACLED_FLOORS = {
 # casualties 0.810/0.586, strike 0.696/0.889. ACLED territorial precision 0.696: "advanced" is a front move in a
 # headline, while ACLED notes use it for clashes that moved no front.
 FEED_FLOORS = {"buildup": (0.9, 0.95), "casualties": (0.78, 0.55), "strike": (0.67, 0.85)}
-# The check part of ../shared/labels (tocsin.matching.evaluate.split_part), never tuned on: macro-F1 0.55 and
-# 238 of 255 untagged items quiet (0.93) on 2026-12-02; the floors sit at what was reached.
-CHECK_MACRO_F1 = 0.66
-CHECK_QUIET_SHARE = 0.93
+# The check part of ../shared/labels (tocsin.matching.evaluate.split_part), never tuned on: macro-F1 0.715 and
+# 242 of 255 untagged items quiet (0.949) on 2026-12-02 after the third tuning (sieges, forces moving in, launches
+# that hit nothing, civil deadlines); the floors sit at what was reached.
+CHECK_MACRO_F1 = 0.71
+CHECK_QUIET_SHARE = 0.94
 
 
 def check(result: Evaluation, floors: dict[str, tuple[float, float]]) -> None:
