@@ -74,11 +74,13 @@ class Finding:
         return self.rank if self.held is None else self.held
 
 
-def concerns(rule: EscalationRule, tags: set[str], match_rule: str) -> bool:
-    """Whether new signals with these tags (from this rule engine rule) can change what the escalation rule says."""
+def concerns(rule: EscalationRule, tags: set[str], match_rule: str, in_capital: set[str] | None = None) -> bool:
+    """Whether new signals with these tags (from this rule engine rule; `in_capital` the tags of those that named a
+    capital) can change what the escalation rule says."""
     condition = rule.condition
     if isinstance(condition, Count):
-        return condition.rule == match_rule if condition.rule else condition.tag in tags
+        counted = in_capital or set() if condition.capital else tags
+        return bool(counted) and condition.rule == match_rule if condition.rule else condition.tag in counted
     if isinstance(condition, Combination):
         return not tags.isdisjoint(condition.tags)
     return not tags.isdisjoint(condition.weights)
@@ -108,6 +110,11 @@ def situation_keys(rules: EscalationRuleSet, places: Sequence[str], actors: Sequ
     return keys
 
 
+_Touched = dict[str, tuple[str, set[str], set[str], set[str]]]
+"""Per situation a report touched: its group kind, the tags it added, the rules behind them and the added tags
+whose reports named a capital."""
+
+
 class Situations:
     def __init__(self, db: Database, config: EscalationConfig, rules: EscalationRuleSet, throttle: Throttle) -> None:
         self.db = db
@@ -118,7 +125,7 @@ class Situations:
     def observe(self, story_id: str, item: Item, matches: list[Match], now: datetime) -> list[Alert]:
         """Record the signals of one item's matches, then alert once for each situation whose level rose: a
         report that lifts a place from watch to high says so in one alert, with every finding behind it."""
-        touched: dict[str, tuple[str, set[str], set[str]]] = {}
+        touched: _Touched = {}
         for match in matches:
             keys = situation_keys(self.rules, match.places, match.actors, match.rule, match.tags)
             self._record(touched, keys, match.tags, story_id, match.rule, now, AlertItem.from_item(item))
@@ -128,19 +135,19 @@ class Situations:
         """Each tracked deadline that has passed becomes a `deadline-expired` signal of the situations its reports
         named (once: signals are unique per story), so rules can ask for an ultimatum that expired and what
         followed it."""
-        touched: dict[str, tuple[str, set[str], set[str]]] = {}
+        touched: _Touched = {}
         for deadline in expired:
             keys = situation_keys(self.rules, deadline.places, deadline.actors, deadline.rule, deadline.tags)
             self._record(touched, keys, (EXPIRED_TAG,), deadline.story_id, deadline.rule, now, deadline.item,
                          at=deadline.at)
         return self._rise(touched, now)
 
-    def _record(self, touched: dict[str, tuple[str, set[str], set[str]]], keys: dict[str, tuple[str, bool]],
+    def _record(self, touched: _Touched, keys: dict[str, tuple[str, bool]],
                 tags: Sequence[str], story_id: str, rule: str, now: datetime, item: AlertItem, *,
                 at: datetime | None = None) -> None:
         stamp = int((at or now).timestamp())
         for situation, (kind, capital) in keys.items():
-            _, added, rule_ids = touched.setdefault(situation, (kind, set(), set()))
+            _, added, rule_ids, in_capital = touched.setdefault(situation, (kind, set(), set(), set()))
             rule_ids.add(rule)
             for tag in tags:
                 inserted = self.db.connection.execute(
@@ -152,21 +159,23 @@ class Situations:
                 if inserted:
                     added.add(tag)
                     self._score(situation, kind, tag, now)
+                    if capital:
+                        in_capital.add(tag)
                 elif capital and self.db.connection.execute(
                     # A later report of the story names the capital the first did not: the story is about it.
                     "UPDATE situation_signals SET capital = 1 "
                     "WHERE situation = ? AND tag = ? AND story_id = ? AND capital = 0",
                     (situation, tag, story_id),
                 ).rowcount:
-                    added.add(tag)
+                    in_capital.add(tag)
 
-    def _rise(self, touched: dict[str, tuple[str, set[str], set[str]]], now: datetime) -> list[Alert]:
+    def _rise(self, touched: _Touched, now: datetime) -> list[Alert]:
         alerts = []
-        for situation, (kind, added, rule_ids) in touched.items():
+        for situation, (kind, added, rule_ids, in_capital) in touched.items():
             # Only the rules these signals concern can have risen; the others are where they were or lower.
             concerned = [
                 rule for rule in self.rules.grouped_by(kind)
-                if any(concerns(rule, added, rule_id) for rule_id in rule_ids)
+                if any(concerns(rule, added, rule_id, in_capital) for rule_id in rule_ids)
             ]
             if concerned:
                 alert = self._reassess(situation, concerned, now, rising_only=True)
