@@ -17,6 +17,7 @@ fix where that matters.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import http.cookiejar
 import ipaddress
@@ -356,7 +357,8 @@ class Fetcher:
             await self._check_hop_to(hops, target)
             head, stream = await transport.exchange(
                 origin_of(target), b"GET", target.raw_path,
-                [(b"Host", target.netloc), *self._headers, *conditional], [], self._timeouts)
+                [(b"Host", target.netloc), *self._headers, *_credentials(target), *conditional], [],
+                self._timeouts)
             try:
                 headers = _joined(head.headers)
                 location = headers.get("location") if head.status_code in _REDIRECTS else None
@@ -393,6 +395,14 @@ class Fetcher:
                 raise _too_large(url, cap)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _credentials(target: httpx.URL) -> list[tuple[bytes, bytes]]:
+    """Basic credentials from the URL's user part, as httpx sent them; a redirect's Location carries its own."""
+    if not target.userinfo:
+        return []
+    pair = f"{target.username}:{target.password}".encode()
+    return [(b"Authorization", b"Basic " + base64.b64encode(pair))]
 
 
 def _too_large(url: str, cap: int) -> FetchError:
